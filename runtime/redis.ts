@@ -1,0 +1,28 @@
+import { Redis } from 'ioredis';
+
+export { Redis } from 'ioredis';
+
+export function connectRedis(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+export async function redisReady(redis: Redis): Promise<void> {
+  const pong = await withTimeout(redis.ping(), 1000, 'redis ping timed out');
+  if (pong !== 'PONG') throw new Error(`redis answered ${pong}`);
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
