@@ -25,3 +25,21 @@ export const LiveState = Type.Object({
 export type LiveState = Static<typeof LiveState>;
 
 export const stateKey = (venue: string, symbol: string): string => `state:${venue}:${symbol}`;
+
+/** Health of one venue's feed, written by the feed supervisor to Redis key `feed:<venue>` every second. */
+export const FeedHealth = Type.Object({
+  venue: VenueId,
+  connections: Type.Integer({ minimum: 0 }),
+  connected: Type.Integer({ minimum: 0 }),
+  symbols: Type.Array(Symbol),
+  lastMessageTs: Type.Union([EpochMs, Type.Null()]),
+  reconnects: Type.Integer({ minimum: 0 }),
+  tradesPublished: Type.Integer({ minimum: 0 }),
+  dlq: Type.Integer({ minimum: 0 }),
+  updatedAt: EpochMs,
+});
+export type FeedHealth = Static<typeof FeedHealth>;
+export const feedHealthKey = (venue: string): string => `feed:${venue}`;
+
+/** Set of known `<venue>:<SYMBOL>` pairs → owning worker (Redis hash `symbols`), for `GET /v1/symbols`. */
+export const symbolsKey = 'symbols';

@@ -28,3 +28,10 @@ export const DLQ_HEADERS = {
   detail: 'Tickwork-Detail',
   source: 'Tickwork-Source',
 } as const;
+
+/**
+ * Extension (not stored in a stream): open-candle updates the symbol actor publishes on core NATS,
+ * throttled, for live views (API WebSocket, dashboard). Payload: Candle with closed=false.
+ */
+export const liveCandleSubject = (tf: string, venue: string, symbol: string): string =>
+  `md.live.candle.${tf}.${venue}.${symbol}`;
