@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 import { withTimeout } from './redis.js';
@@ -23,7 +23,10 @@ export interface HttpServerOptions {
  * registers its routes on the same instance, so `tickwork up` listens on one port.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }), disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'http' }),
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   let shuttingDown = false;
   app.addHook('onClose', async () => {
     shuttingDown = true;

@@ -8,7 +8,7 @@ export { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * registered metric instead of throwing "already registered".
  */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'tickwork_process_' });
+collectDefaultMetrics({ register: registry, prefix: 'tickwork_' });
 
 type Cfg<L extends string> = { name: string; help: string; labelNames?: readonly L[] };
 
