@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Candle } from './candle.js';
 import { EpochMs, Symbol, Timeframe, VenueId, DecimalString } from './common.js';
 import { FeedHealth, LiveState } from './state.js';
+// Moves to schemas/ with the spread actor's md.arb payload; the stored shape is the contract until then.
+import { ArbitrageRecord } from '../store/arbitrage.js';
 
 /**
  * Request and response bodies of the query service (HTTP `/v1/*`, WebSocket `/v1/stream`, NATS
@@ -57,6 +59,16 @@ export const SymbolEntry = Type.Object({
 export type SymbolEntry = Static<typeof SymbolEntry>;
 export const SymbolsResponse = Type.Object({ symbols: Type.Array(SymbolEntry) });
 export type SymbolsResponse = Static<typeof SymbolsResponse>;
+
+export const ArbitrageQuery = Type.Object({
+  symbol: Type.Optional(Sym),
+  since: Type.Optional(TimeParam),
+  limit: Type.Optional(Limit),
+});
+export type ArbitrageQuery = Static<typeof ArbitrageQuery>;
+/** Newest first. */
+export const ArbitrageResponse = Type.Object({ opportunities: Type.Array(ArbitrageRecord) });
+export type ArbitrageResponse = Static<typeof ArbitrageResponse>;
 
 /** Extension for the dashboard: one row per known symbol plus every venue's feed health, in one call. */
 export const OverviewRow = Type.Object({
