@@ -1,0 +1,152 @@
+import { CoinbaseMatchCheck, CoinbaseTickerCheck } from '../../../schemas/venues/coinbase.js';
+import type { Trade } from '../../../schemas/trade.js';
+import { BAD_JSON, control, guardedParse, isObject, parseJson, reject, rfc3339ToMs, schemaReject, type FrameParser } from './frame.js';
+import { isCanonical, SymbolMap, splitCanonical } from './symbols.js';
+import type {
+  ControlKind,
+  FeedChannel,
+  FrameClass,
+  ParseOutput,
+  TradeSeq,
+  VenueAdapter,
+  VenueAdapterFactory,
+  VenueLimits,
+} from './types.js';
+
+/**
+ * Coinbase Exchange feed. Trades: `match` and `last_match` (the last trade, sent once on
+ * subscribing); `side` there is the MAKER's side, so the taker side is its opposite. trade_id is
+ * sequential per product. Quotes: `ticker` best bid/ask with sizes; captures from before sizes
+ * existed are classified `ignored:ticker-without-sizes` rather than given a made-up quantity.
+ * Liveness: the `heartbeat` channel (one per product per second), subscribed with the data.
+ */
+
+// Source: docs.cdp.coinbase.com/exchange/websocket-feed/rate-limits ("Limits", "Subscription Limits").
+const LIMITS: VenueLimits = {
+  connectsPerIp: { count: 8, perMs: 1_000 },
+  messagesPerIp: { count: 100, perMs: 1_000 },
+  source: 'Coinbase Exchange WebSocket rate limits: 8 requests/s per IP (bursts to 20), 100 client messages/s per IP, 10 subscriptions per product per channel',
+};
+
+const CHANNEL_OF: Record<FeedChannel, string> = { trades: 'matches', quotes: 'ticker' };
+
+/** Message types we receive but do not consume. */
+const IGNORED_TYPES: ReadonlyMap<string, ControlKind> = new Map<string, ControlKind>([
+  ['snapshot', 'ignored:level2'],
+  ['l2update', 'ignored:level2'],
+  ['received', 'ignored:full'],
+  ['open', 'ignored:full'],
+  ['done', 'ignored:full'],
+  ['change', 'ignored:full'],
+  ['activate', 'ignored:full'],
+  ['ticker_batch', 'ignored:ticker_batch'],
+  ['status', 'ignored:status'],
+  ['auction', 'ignored:auction'],
+  ['rfq_match', 'ignored:rfq_match'],
+]);
+
+class CoinbaseAdapter implements VenueAdapter, FrameParser {
+  readonly venue = 'coinbase';
+  readonly wsUrl = 'wss://ws-feed.exchange.coinbase.com';
+  readonly restUrl = 'https://api.exchange.coinbase.com';
+  readonly limits = LIMITS;
+  private readonly symbols = new SymbolMap((s) => (isCanonical(s) ? s : null));
+
+  toVenueSymbol(symbol: string): string {
+    splitCanonical(symbol);
+    return symbol;
+  }
+
+  fromVenueSymbol(venueSymbol: string): string | null {
+    return this.symbols.get(venueSymbol);
+  }
+
+  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
+    return this.requests('subscribe', symbols, channels);
+  }
+
+  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
+    return this.requests('unsubscribe', symbols, channels);
+  }
+
+  /** No request ids in this protocol; heartbeat rides along so the watchdog hears every product. */
+  private requests(type: string, symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
+    if (symbols.length === 0 || channels.length === 0) return [];
+    const productIds = symbols.map((s) => this.toVenueSymbol(s));
+    return [JSON.stringify({ type, product_ids: productIds, channels: [...channels.map((c) => CHANNEL_OF[c]), 'heartbeat'] })];
+  }
+
+  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
+    return guardedParse(this, raw, recvTs, out);
+  }
+
+  parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
+    const msg = parseJson(raw, out);
+    if (msg === BAD_JSON) return 'reject';
+    if (!isObject(msg)) return reject(out, 'unknown-frame', '', 'not a JSON object', raw);
+    const type = msg.type;
+    if (type === 'match' || type === 'last_match') return this.match(msg, recvTs, raw, out);
+    if (type === 'ticker') return this.ticker(msg, recvTs, raw, out);
+    if (type === 'heartbeat') return control(out, 'heartbeat');
+    if (type === 'subscriptions') return control(out, 'subscribed');
+    if (type === 'error') return control(out, 'venue-error');
+    const ignored = typeof type === 'string' ? IGNORED_TYPES.get(type) : undefined;
+    if (ignored) return control(out, ignored);
+    return reject(out, 'unknown-frame', '/type', `unknown message type ${String(type).slice(0, 40)}`, raw);
+  }
+
+  private match(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
+    if (!CoinbaseMatchCheck.Check(msg)) return schemaReject(out, CoinbaseMatchCheck, msg, '', raw);
+    const ts = rfc3339ToMs(msg.time);
+    if (Number.isNaN(ts)) return reject(out, 'schema', '/time', `impossible date ${msg.time}`, raw);
+    const symbol = this.symbols.get(msg.product_id);
+    if (symbol === null) return reject(out, 'symbol', '/product_id', `unknown venue symbol ${msg.product_id}`, raw);
+    out.trades.push({
+      venue: this.venue,
+      symbol,
+      venueSymbol: msg.product_id,
+      id: String(msg.trade_id),
+      price: msg.price,
+      qty: msg.size,
+      side: msg.side === 'buy' ? 'sell' : 'buy',
+      ts,
+      recvTs,
+    });
+    return 'data';
+  }
+
+  private ticker(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
+    if (!CoinbaseTickerCheck.Check(msg)) return schemaReject(out, CoinbaseTickerCheck, msg, '', raw);
+    if (msg.best_bid_size === undefined || msg.best_ask_size === undefined) return control(out, 'ignored:ticker-without-sizes');
+    const ts = msg.time === undefined ? recvTs : rfc3339ToMs(msg.time);
+    if (Number.isNaN(ts)) return reject(out, 'schema', '/time', `impossible date ${msg.time}`, raw);
+    const symbol = this.symbols.get(msg.product_id);
+    if (symbol === null) return reject(out, 'symbol', '/product_id', `unknown venue symbol ${msg.product_id}`, raw);
+    out.quotes.push({
+      venue: this.venue,
+      symbol,
+      venueSymbol: msg.product_id,
+      bidPrice: msg.best_bid,
+      bidQty: msg.best_bid_size,
+      askPrice: msg.best_ask,
+      askQty: msg.best_ask_size,
+      ...(msg.sequence !== undefined ? { updateId: String(msg.sequence) } : {}),
+      ts,
+      recvTs,
+    });
+    return 'data';
+  }
+
+  tradeSeq(trade: Trade): TradeSeq | null {
+    const n = Number(trade.id);
+    return Number.isSafeInteger(n) ? { first: n, last: n } : null;
+  }
+}
+
+export const coinbase: VenueAdapterFactory = {
+  venues: ['coinbase'],
+  create(venue: string): VenueAdapter {
+    if (venue !== 'coinbase') throw new Error(`coinbase adapter does not serve venue ${venue}`);
+    return new CoinbaseAdapter();
+  },
+};

@@ -1,0 +1,142 @@
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import type { ControlKind, FrameClass, ParseOutput, RejectReason } from './types.js';
+
+/**
+ * Parsing tools every adapter shares: the never-throw guard, reject/control recording, the
+ * JSON-number → exact-text rewrite and timestamp conversions. No venue knowledge here.
+ */
+
+/** What an adapter implements; `guardedParse` wraps it so `parse` never throws. */
+export interface FrameParser {
+  parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass;
+}
+
+/**
+ * Runs one frame through `parser`. An exception (an adapter bug, never expected) rolls back what
+ * the frame had appended and becomes one `internal` reject, so a frame is still classified once.
+ */
+export function guardedParse(parser: FrameParser, raw: string, recvTs: number, out: ParseOutput): FrameClass {
+  const nt = out.trades.length;
+  const nq = out.quotes.length;
+  const nc = out.control.length;
+  const nr = out.rejects.length;
+  try {
+    return parser.parseFrame(raw, Number.isInteger(recvTs) ? recvTs : Math.floor(recvTs), out);
+  } catch (err) {
+    out.trades.length = nt;
+    out.quotes.length = nq;
+    out.control.length = nc;
+    out.rejects.length = nr;
+    return reject(out, 'internal', '', err instanceof Error ? err.message : String(err), raw);
+  }
+}
+
+export function reject(out: ParseOutput, reason: RejectReason, schemaPath: string, detail: string, raw: string): 'reject' {
+  out.rejects.push({ reason, schemaPath, detail: detail.length > 200 ? detail.slice(0, 200) : detail, raw });
+  return 'reject';
+}
+
+export function control<K extends ControlKind>(out: ParseOutput, kind: K): K {
+  out.control.push(kind);
+  return kind;
+}
+
+/** Rejects `value` with the first TypeBox error; `prefix` locates `value` inside the frame (e.g. '/data'). */
+export function schemaReject(out: ParseOutput, check: TypeCheck<TSchema>, value: unknown, prefix: string, raw: string): 'reject' {
+  const first = check.Errors(value).First();
+  if (!first) return reject(out, 'schema', prefix, 'invalid', raw);
+  let shown: string;
+  try {
+    shown = JSON.stringify(first.value) ?? 'undefined';
+  } catch {
+    shown = typeof first.value;
+  }
+  return reject(out, 'schema', prefix + first.path, `${first.message}; got ${shown.slice(0, 80)}`, raw);
+}
+
+/** Parse failure marker (a unique object: JSON never produces it). */
+export const BAD_JSON: unique symbol = Symbol('bad-json');
+
+/**
+ * JSON.parse that reports failure by value; the reason lands in `out` as a `json` reject of `raw`
+ * (the frame as received, when `text` is a rewritten copy of it).
+ */
+export function parseJson(text: string, out: ParseOutput, raw: string = text): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    reject(out, 'json', '', err instanceof Error ? err.message : 'unparseable', raw);
+    return BAD_JSON;
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// JSON number grammar; the lookahead keeps `"price":1.5` from matching inside a longer token.
+const JSON_NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
+
+/**
+ * A global regex that finds `"<key>": <number>` for the given keys. Built once per adapter.
+ * Venues that send decimals as JSON numbers (Kraken v2, Bybit v2) are rewritten with it before
+ * JSON.parse, because JSON.parse would round them through binary floats ("0.1000" → 0.1).
+ * Node 20 has no reviver source-text access, so a textual pre-pass is the cheap exact option:
+ * one linear regex scan, only on frames of channels that need it. A key inside a string value
+ * cannot match (its quotes would be escaped).
+ */
+export function numberFieldsPattern(keys: readonly string[]): RegExp {
+  return new RegExp(`("(?:${keys.join('|')})"\\s*:\\s*)(${JSON_NUMBER})(?=\\s*[,}\\]])`, 'g');
+}
+
+/** Rewrites the numbers matched by `pattern` into JSON strings holding their exact source text. */
+export function quoteNumberFields(raw: string, pattern: RegExp): string {
+  pattern.lastIndex = 0;
+  return raw.replace(pattern, quoteNumber);
+}
+
+function quoteNumber(_m: string, head: string, num: string): string {
+  return `${head}"${plainDecimal(num)}"`;
+}
+
+/**
+ * Exponent notation → plain decimal text, exactly (string shifting, no float): '1.5e-7' →
+ * '0.00000015'. Text without an exponent is returned as is. Absurd exponents are left alone so
+ * the schema rejects them as not-a-decimal instead of building a megabyte string.
+ */
+export function plainDecimal(text: string): string {
+  const e = text.search(/[eE]/);
+  if (e < 0) return text;
+  const exp = Number(text.slice(e + 1));
+  if (!Number.isInteger(exp) || Math.abs(exp) > 60) return text;
+  let mantissa = text.slice(0, e);
+  const negative = mantissa.startsWith('-');
+  if (negative) mantissa = mantissa.slice(1);
+  const dot = mantissa.indexOf('.');
+  const digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  const point = (dot < 0 ? mantissa.length : dot) + exp;
+  let out: string;
+  if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
+  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  out = out.replace(/^0+(?=[0-9])/, '');
+  return negative ? `-${out}` : out;
+}
+
+/**
+ * RFC 3339 text (already schema-checked) → epoch ms, sub-millisecond digits truncated (= floor
+ * for post-1970 times). NaN when the calendar date is impossible (month 13, ...).
+ */
+export function rfc3339ToMs(text: string): number {
+  const ms = Date.parse(text);
+  return Number.isSafeInteger(ms) && ms >= 0 ? ms : Number.NaN;
+}
+
+/** Epoch seconds text with fraction ('1618678133.123456') → integer ms, exactly (no float multiply). */
+export function secondsTextToMs(text: string): number {
+  const dot = text.indexOf('.');
+  if (dot < 0) return Number(text) * 1000;
+  const frac = text.slice(dot + 1, dot + 4);
+  return Number(text.slice(0, dot)) * 1000 + Number(frac.length === 3 ? frac : (frac + '00').slice(0, 3));
+}
