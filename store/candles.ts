@@ -294,11 +294,10 @@ export class CandleStore {
    * closed and the interval's last minute is present.
    */
   private async queryDerived(q: CandleQuery, tfMs: number, limit: number, desc: boolean): Promise<Candle[]> {
-    // Bucket openTimes within [from, to] inclusive; scan 1m rows of those buckets only.
-    let lo = q.from !== undefined ? Math.ceil(q.from / tfMs) * tfMs : undefined;
-    let hi = q.to !== undefined ? Math.floor(q.to / tfMs) * tfMs + tfMs : undefined;
-    if (!desc && lo !== undefined) hi = Math.min(hi ?? Infinity, lo + limit * tfMs);
-    if (desc && hi !== undefined) lo = Math.max(lo ?? -Infinity, hi - limit * tfMs);
+    // Bucket openTimes within [from, to] inclusive; scan the 1m rows of those buckets only. (No
+    // narrowing by `limit`: buckets without any stored minute yield no candle.)
+    const lo = q.from !== undefined ? Math.ceil(q.from / tfMs) * tfMs : undefined;
+    const hi = q.to !== undefined ? Math.floor(q.to / tfMs) * tfMs + tfMs : undefined;
     if (lo !== undefined && hi !== undefined && lo >= hi) return [];
     const t = await this.table('candles');
     const sql = this.sql;

@@ -5,8 +5,9 @@ import type { Trade } from '../../schemas/trade.js';
 /**
  * A deliberately plain reference aggregator (exact decimals as BigInt + scale) that builds, from
  * a trade list, the candles the symbol actor is specified to produce: gap-filled, event-time,
- * UTC-aligned, vwap = quoteVolume / volume rounded half-up to (max price fraction digits in the
- * candle) + 4, or the previous close when the candle is empty; the last candle is still open.
+ * UTC-aligned, vwap = quoteVolume / volume rounded half-up to the symbol's price precision + 4
+ * (precision = the most price fraction digits seen so far, as actors/windows does by default),
+ * or the previous close when the candle is empty; the last candle is still open.
  */
 export interface Dec {
   v: bigint;
@@ -61,6 +62,7 @@ export function referenceCandles(trades: readonly Trade[], tf: Tf): Candle[] {
   const last = Math.floor(sorted[sorted.length - 1]!.ts / ms) * ms;
   const out: Candle[] = [];
   let prevClose = sorted[0]!.price;
+  let precision = 0;
   let i = 0;
   for (let open = first; open <= last; open += ms) {
     const inside: Trade[] = [];
@@ -89,7 +91,6 @@ export function referenceCandles(trades: readonly Trade[], tf: Tf): Candle[] {
     let volume = ZERO;
     let quote = ZERO;
     let buy = ZERO;
-    let precision = 0;
     for (const t of inside) {
       if (cmp(dec(t.price), dec(high)) > 0) high = t.price;
       if (cmp(dec(t.price), dec(low)) < 0) low = t.price;
