@@ -159,26 +159,34 @@ export class Supervisor {
     const attempt = child.history.length;
     child.history.push(now);
     const delayMs = backoffDelay(attempt, this.policy.backoff, this.random);
+    // Timers may fire up to a millisecond early against performance.now(); `fire` re-arms so a restart never precedes its back-off.
     if (normal) this.log.info({ child: child.id, attempt, delayMs }, 'child exited; restarting after back-off');
     else this.log.error({ child: child.id, attempt, delayMs, err: failure }, 'child failed; restarting after back-off');
 
+    const due = now + delayMs;
     if (this.policy.strategy === 'one-for-one') {
-      child.timer = setTimeout(() => {
+      const fire = (): void => {
         child.timer = undefined;
-        if (this.state === 'running') this.restartChild(child);
-      }, delayMs);
+        if (this.state !== 'running') return;
+        if (performance.now() < due) child.timer = setTimeout(fire, due - performance.now());
+        else this.restartChild(child);
+      };
+      child.timer = setTimeout(fire, delayMs);
       return;
     }
     this.groupRestartPending = true;
     void this.terminateSiblings(child).then(() => {
-      if (this.state !== 'running') return;
-      const remaining = delayMs - (performance.now() - now);
-      this.groupTimer = setTimeout(() => {
+      const fire = (): void => {
         this.groupTimer = undefined;
+        if (this.state !== 'running' || !this.groupRestartPending) return;
+        if (performance.now() < due) {
+          this.groupTimer = setTimeout(fire, due - performance.now());
+          return;
+        }
         this.groupRestartPending = false;
-        if (this.state !== 'running') return;
         for (const c of [...this.children]) this.restartChild(c);
-      }, Math.max(0, remaining));
+      };
+      fire();
     });
   }
 
