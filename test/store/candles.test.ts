@@ -16,7 +16,7 @@ let store: CandleStore;
 const opts = { schema, storedTfs: ['1s', '1m', '5m', '15m', '1h', '4h', '1d'] as Tf[], retentionMs: { '1s': 2 * DAY, '1m': 30 * DAY }, partitionsAheadMs: 7 * DAY };
 
 function candle(over: Partial<Candle> & { openTime: number }): Candle {
-  const tf = over.tf ?? '1m';
+  const tf = (over.tf ?? '1m') as Tf;
   return {
     venue: 'binance',
     symbol: 'BTC-USDT',
@@ -39,8 +39,8 @@ function candle(over: Partial<Candle> & { openTime: number }): Candle {
 }
 
 async function rowCount(where = 'true'): Promise<number> {
-  const [r] = await iso.sql().unsafe(`select count(*)::int as n from "${schema}".candles where ${where}`);
-  return (r as { n: number }).n;
+  const [r] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from "${schema}".candles where ${where}`);
+  return r!.n;
 }
 
 beforeAll(async () => {
@@ -157,8 +157,8 @@ describe('partitions and retention (PostgreSQL)', () => {
     return new Map(r.map((x) => [x.name, x.n]));
   };
   const countIn = async (table: string, where = 'true'): Promise<number> => {
-    const [r] = await iso.sql().unsafe(`select count(*)::int as n from "${schema}"."${table}" where ${where}`);
-    return (r as { n: number }).n;
+    const [r] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from "${schema}"."${table}" where ${where}`);
+    return r!.n;
   };
 
   it('creates partitions ahead of now; far past and future inserts land in DEFAULT', async () => {
