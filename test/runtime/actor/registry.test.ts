@@ -77,7 +77,7 @@ describe('ActorRegistry', () => {
     const reg = new ActorRegistry<Key, number>('symbols', {
       behavior: (key) => counterBehavior(key, events, new Map()),
       supervisor: policy(),
-      idleMs: 80,
+      idleMs: 200,
       log,
     });
     for (let i = 0; i < 12; i++) {
