@@ -1,0 +1,163 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Logger } from '../runtime/logger.js';
+
+export type SimVenue = 'binance' | 'binance-us' | 'bybit' | 'coinbase' | 'kraken' | 'okx';
+export const SIM_VENUES: readonly SimVenue[] = ['binance', 'binance-us', 'bybit', 'coinbase', 'kraken', 'okx'];
+
+/** A rate: an exact count per trailing window, or a token bucket (sustained rate plus burst). */
+export type Rate = { limit: number; windowMs: number } | { capacity: number; refillPerSec: number };
+
+/**
+ * Limits the simulator enforces the way the venue does; `null` turns one off. Every breach is
+ * counted in `SimStats.violations` under the key named here.
+ */
+export interface SimLimits {
+  /** Connection attempts per client IP; breach → HTTP 429 on the upgrade (`connect-rate`). */
+  connect: Rate | null;
+  /** Attempts refused with 429 before the IP is banned (HTTP 418 / venue ban status) for `banMs`. */
+  connectBanAfter: number | null;
+  banMs: number;
+  /** Incoming frames per connection, ping/pong control frames included; breach → disconnect (`message-rate`). */
+  messages: Rate | null;
+  /** Incoming frames per IP across connections (Coinbase); breach → disconnect (`ip-message-rate`). */
+  ipMessages: Rate | null;
+  /** Subscribe/unsubscribe requests per connection (OKX 480/h); breach → error frame (`subscribe-rate`). */
+  subscribes: Rate | null;
+  /** Topics held by one connection (Binance 1024); breach → error frame, nothing subscribed (`stream-limit`). */
+  maxStreams: number | null;
+  /** Topics in one subscribe request (Bybit spot 10); breach → error frame (`args-limit`). */
+  maxArgsPerRequest: number | null;
+  /** REST request weight per minute per IP (Binance 6000); breach → HTTP 429 (`rest-weight`). */
+  restWeightPerMin: number | null;
+}
+
+export interface SyntheticOptions {
+  /** Canonical `BASE-QUOTE` symbols. */
+  symbols: string[];
+  /** Individual trades per second across all symbols (mean; arrivals are bursty). */
+  tradesPerSec: number;
+  /** Quote-only book changes per second across all symbols; default half of tradesPerSec, at least 1. */
+  quotesPerSec?: number;
+  seed?: number;
+  /** Start price per canonical symbol as a decimal string; its decimals set the tick size. */
+  startPrice?: Record<string, string>;
+  /** 0 = plain Poisson single fills; towards 1 = more multi-fill sweeps and hot periods. Default 0.3. */
+  burstiness?: number;
+  /** Generator timer period; default 5 ms. */
+  tickMs?: number;
+}
+
+export interface SimulatorOptions {
+  venue: SimVenue;
+  host?: string;
+  /** 0 (default) picks an ephemeral port. */
+  port?: number;
+  /** A `NAME.ws.K.0` recording to replay (its `NAME.0` beside it serves recorded REST bodies). */
+  recording?: string;
+  /** Synthetic market; the default when no recording is given (BTC/ETH/SOL against the venue's usual quote, 20 trades/s). */
+  synthetic?: SyntheticOptions;
+  /** 'venue' (default) = the venue's documented limits; 'none'; or overrides merged over the venue's. */
+  limits?: 'venue' | 'none' | Partial<SimLimits>;
+  /** Recording replay speed: 1 = original timing, 10 = ten times faster, Infinity = as fast as possible. Default 1. */
+  speed?: number;
+  /** When a recording replay starts for a client: at its first subscribe request (default) or at connect. */
+  replayStart?: 'subscribe' | 'connect';
+  /** Server WebSocket ping period where the venue pings (Binance: 20 s), and how long a pong may take (60 s). */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** Trades kept per symbol for REST backfill; default 500 000. */
+  historyLimit?: number;
+  /** A client whose unsent backlog exceeds this is cut off as a slow consumer; default 64 MiB. */
+  maxBufferedBytes?: number;
+  log?: Logger;
+}
+
+/**
+ * Misbehaviour on command (`Simulator.misbehave`, or `POST /__sim/misbehave` with this JSON):
+ * - `drop-all`: terminate every connection now (TCP reset, no close frame); refuse new ones for `durationMs`.
+ * - `drop-every`: terminate every connection each `everyMs`, for `durationMs` (default: until reset).
+ * - `stall`: send nothing for `ms` (frames generated meanwhile are lost) to the connections open now, or to all.
+ * - `malformed` + `count`: send `count` malformed frames to each subscribed client now (or to the next one that subscribes).
+ * - `malformed` + `ratio`: after each data frame, with that probability, also send a malformed one; for `durationMs` (default: until reset).
+ * - `ban`: terminate every connection; answer upgrades and REST with the venue's ban status for `ms`.
+ * - `reset`: stop every misbehaviour in progress.
+ */
+export const MisbehaviourSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('drop-all'), durationMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({ kind: Type.Literal('drop-every'), everyMs: Type.Integer({ minimum: 10 }), durationMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({
+    kind: Type.Literal('stall'),
+    ms: Type.Integer({ minimum: 0 }),
+    scope: Type.Optional(Type.Union([Type.Literal('existing'), Type.Literal('all')])),
+  }),
+  Type.Object({ kind: Type.Literal('malformed'), count: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }),
+  Type.Object({ kind: Type.Literal('malformed'), ratio: Type.Number({ minimum: 0, maximum: 1 }), durationMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  Type.Object({ kind: Type.Literal('ban'), ms: Type.Integer({ minimum: 0 }) }),
+  Type.Object({ kind: Type.Literal('reset') }),
+]);
+export type Misbehaviour = Static<typeof MisbehaviourSchema>;
+export const MisbehaviourCheck = TypeCompiler.Compile(MisbehaviourSchema);
+
+export type MalformedKind = 'truncated' | 'wrong-type' | 'missing-field' | 'huge-number' | 'non-utf8';
+
+export interface SymbolHistoryStats {
+  /** Individual trades generated (Binance `trade` ids, Kraken/Coinbase/OKX trade ids). */
+  trades: number;
+  firstTradeId: number | null;
+  lastTradeId: number | null;
+  /** Aggregated trades generated (Binance `aggTrade` ids): fills of one taker order at one price. */
+  aggTrades: number;
+  firstAggId: number | null;
+  lastAggId: number | null;
+}
+
+export interface SimStats {
+  venue: SimVenue;
+  mode: 'synthetic' | 'recording';
+  /** WebSocket connections accepted, ever. */
+  connections: number;
+  /** WebSocket upgrade requests, ever (accepted or refused). */
+  connectAttempts: number;
+  /** Upgrades refused (rate limit, ban, outage, unknown path). */
+  rejectedConnects: number;
+  activeClients: number;
+  framesSent: number;
+  /** Trade records sent to clients, per canonical symbol, counted once per client. */
+  tradesSent: Record<string, number>;
+  /** Quote frames sent to clients, counted once per client. */
+  quotesSent: number;
+  malformedSent: number;
+  malformedByKind: Record<string, number>;
+  /** Connections the simulator cut on purpose (misbehaviour), not for limits. */
+  drops: number;
+  /** Connections closed for breaking a limit, not answering pings, or not reading fast enough. */
+  limitDisconnects: number;
+  violations: Record<string, number>;
+  subscribeMessages: number;
+  messagesReceived: number;
+  /** Recording frames sent, counted once per client; `replaysCompleted` clients got the whole file. */
+  replayFramesSent: number;
+  replaysCompleted: number;
+  restRequests: number;
+  /** What the synthetic market generated (ground truth for gap checks), per canonical symbol. */
+  generated: Record<string, SymbolHistoryStats>;
+  paused: boolean;
+}
+
+export interface Simulator {
+  readonly venue: SimVenue;
+  /** The venue's public WebSocket endpoint on this server, e.g. `ws://127.0.0.1:PORT/v5/public/spot`; for Binance the base `ws://127.0.0.1:PORT` (append `/ws` or `/stream?streams=`). */
+  readonly wsUrl: string;
+  /** `http://127.0.0.1:PORT`, the REST base (append `/api/v3/aggTrades`, ...). */
+  readonly restUrl: string;
+  /** `http://127.0.0.1:PORT/__sim`, the control endpoint for other processes. */
+  readonly controlUrl: string;
+  readonly port: number;
+  stats(): SimStats;
+  misbehave(cmd: Misbehaviour): void;
+  /** Stop / restart the synthetic generator (no trades while paused; the clock is not caught up). */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
