@@ -76,6 +76,10 @@ export async function registerApi(ctx: ProcessContext, opts: ApiOptions = {}): P
   const { built } = await registerDashboard(app, cfg.API_WEB_DIR || DEFAULT_WEB_DIR);
   if (!built) log.warn('dashboard not built: run npm run build:web');
   const service = await startQueryService(nats.nc, ctx.ns, queries, log);
+  // Before Fastify waits for open connections: a stalled WebSocket reader would hold it up.
+  app.addHook('preClose', async () => {
+    await hub.close();
+  });
 
   return {
     queries,

@@ -63,6 +63,8 @@ export class StreamHub {
   private readonly sessions = new Set<StreamSession>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  /** This hub's share of the counters above (tests, diagnostics). */
+  readonly stats = { framesSent: 0, framesDropped: 0, slowClosed: 0 };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -176,7 +178,7 @@ export class StreamHub {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const s of this.sessions) s.socket.close(1001, 'server shutting down');
+    await Promise.all([...this.sessions].map((s) => s.goAway()));
     for (const feed of this.feeds.values()) {
       feed.sub.unsubscribe();
       if (feed.timer) clearTimeout(feed.timer);
@@ -213,6 +215,7 @@ class StreamSession {
     const now = Date.now();
     if (this.socket.bufferedAmount > this.hub.limits.maxBufferBytes) {
       this.dropped++;
+      this.hub.stats.framesDropped++;
       framesDropped.inc();
       if (this.slowSince === 0) this.slowSince = now;
       this.checkSlow(now);
@@ -224,6 +227,7 @@ class StreamSession {
       this.dropped = 0;
     }
     this.socket.send(frame, { binary: false });
+    this.hub.stats.framesSent++;
     framesSent.inc();
   }
 
@@ -236,10 +240,24 @@ class StreamSession {
     if (this.slowSince === 0) this.slowSince = now;
     if (now - this.slowSince < this.hub.limits.slowCloseMs) return;
     slowClosed.inc();
+    this.hub.stats.slowClosed++;
     this.log.info({ buffered: this.socket.bufferedAmount, dropped: this.dropped }, 'closing slow websocket client');
     this.socket.close(1013, 'slow consumer');
     // The close frame queues behind unread data a stalled reader never takes; free it regardless.
     setTimeout(() => this.socket.terminate(), 1000).unref();
+  }
+
+  /** Closes with 1001; a reader that does not take the close frame within a second is cut off. */
+  goAway(): Promise<void> {
+    if (this.socket.readyState === this.socket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.terminate(), 1000);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.close(1001, 'server shutting down');
+    });
   }
 
   dispose(): void {
