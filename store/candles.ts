@@ -287,11 +287,18 @@ export class CandleStore {
 
   /**
    * A timeframe built from stored 1m candles, aligned to UTC epoch multiples of the timeframe
-   * (session-aligned symbols should store their timeframes instead). Same rules as the symbol
-   * actor: open/high/low from the first/extreme non-empty minutes, close from the last minute,
-   * exact sums, vwap = quoteVolume / volume rounded half-up to the constituents' vwap scale
-   * (price precision + 4), or the close when volume is 0; closed when every minute present is
-   * closed and the interval's last minute is present.
+   * (session-aligned symbols should store their timeframes instead). It reproduces the symbol
+   * actor's candle (actors/windows), string for string:
+   * - open / high / low from the first / extreme non-empty minute (ties: the earliest minute, as
+   *   the actor keeps the first trade at an extreme), close from the last minute present; an
+   *   interval without trades carries the previous close, as its gap minutes do;
+   * - volume, buyVolume, quoteVolume, trades: exact sums; ids from the first / last non-empty minute;
+   * - vwap = quoteVolume / volume rounded half-up to the minutes' vwap digits (price precision
+   *   + 4, which only grows), or the close at those digits when the volume is 0;
+   * - output digits as the actor's: volumes keep the minutes' digits (the quantity digits seen so
+   *   far); quoteVolume is trimmed, then padded to max(price digits, quantity digits);
+   * - closed when every minute present is closed and the interval's last minute is present
+   *   (minutes before a symbol's first trade never exist).
    */
   private async queryDerived(q: CandleQuery, tfMs: number, limit: number, desc: boolean): Promise<Candle[]> {
     // Bucket openTimes within [from, to] inclusive; scan the 1m rows of those buckets only. (No
@@ -312,18 +319,21 @@ export class CandleStore {
         select bucket,
           coalesce((array_agg(open order by open_time) filter (where trades > 0))[1],
                    (array_agg(open order by open_time))[1]) as open,
-          max(high) filter (where trades > 0) as high_ne,
-          min(low) filter (where trades > 0) as low_ne,
+          (array_agg(high order by high desc, open_time) filter (where trades > 0))[1] as high_ne,
+          (array_agg(low order by low, open_time) filter (where trades > 0))[1] as low_ne,
           (array_agg(close order by open_time desc))[1] as close,
-          sum(volume) as volume, sum(quote_volume) as quote_volume, sum(buy_volume) as buy_volume,
+          sum(volume) as volume, sum(buy_volume) as buy_volume, trim_scale(sum(quote_volume)) as quote_sum,
           sum(trades) as trades,
           (array_agg(first_trade_id order by open_time) filter (where trades > 0))[1] as first_trade_id,
           (array_agg(last_trade_id order by open_time desc) filter (where trades > 0))[1] as last_trade_id,
-          coalesce(max(scale(vwap)) filter (where trades > 0), 0) as vwap_scale,
+          max(scale(vwap)) as vwap_digits,
+          greatest(max(scale(vwap)) - 4, max(scale(volume))) as quote_digits,
           bool_and(closed) and max(open_time) = bucket + ${`${tfMs - 60_000} milliseconds`}::interval as closed
         from m group by bucket
       ), r as (
-        select *, quote_volume * ('1e' || vwap_scale)::numeric as scaled from g
+        select *, round(quote_sum, greatest(scale(quote_sum), quote_digits)) as quote_volume,
+          quote_sum * ('1e' || vwap_digits)::numeric as scaled
+        from g
       )
       select ${q.venue}::text as venue, ${q.symbol}::text as symbol, ${q.tf}::text as tf,
         (extract(epoch from bucket) * 1000)::float8 as open_ms,
@@ -331,10 +341,10 @@ export class CandleStore {
         open, coalesce(high_ne, close) as high, coalesce(low_ne, close) as low, close,
         volume, quote_volume, buy_volume, trades, first_trade_id, last_trade_id, closed,
         case when volume > 0 then
-          -- exact half-up rounding: integer quotient plus one when the remainder is >= half
+          -- exact half-up rounding: integer quotient, plus one when the remainder is at least half
           (div(scaled, volume) + case when 2 * (scaled - div(scaled, volume) * volume) >= volume then 1 else 0 end)
-            * ('1e-' || vwap_scale)::numeric
-        else close end as vwap
+            * ('1e-' || vwap_digits)::numeric
+        else round(close, vwap_digits) end as vwap
       from r
       order by bucket ${desc ? sql`desc` : sql`asc`}
       limit ${limit}`;

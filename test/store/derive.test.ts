@@ -99,7 +99,7 @@ describe('hybrid storage: derived timeframes (PostgreSQL)', () => {
     );
   });
 
-  it('an interval without trades derives OHLC = previous close, zero volume, vwap = previous close', async () => {
+  it('an interval without trades derives OHLC = previous close, zero volume, vwap = previous close at vwap digits', async () => {
     const t = (id: string, ts: number, price: string): Trade => ({
       venue: 'binance', symbol: 'GAP-USDT', venueSymbol: 'GAPUSDT', id, price, qty: '1.5', side: 'buy', ts, recvTs: ts,
     });
@@ -108,7 +108,7 @@ describe('hybrid storage: derived timeframes (PostgreSQL)', () => {
     await store.upsert(referenceCandles(trades, '1m'));
     const [first, gap, last] = await store.query({ venue: 'binance', symbol: 'GAP-USDT', tf: '5m', limit: 10 });
     expect(first).toMatchObject({ open: '10.25', close: '10.25', trades: 1, vwap: '10.250000', closed: true });
-    expect(gap).toMatchObject({ open: '10.25', high: '10.25', low: '10.25', close: '10.25', trades: 0, vwap: '10.25', firstTradeId: null, closed: true });
+    expect(gap).toMatchObject({ open: '10.25', high: '10.25', low: '10.25', close: '10.25', trades: 0, vwap: '10.250000', firstTradeId: null, closed: true });
     expect(Number(gap!.volume)).toBe(0);
     expect(last).toMatchObject({ open: '11', trades: 1, closed: false });
   });

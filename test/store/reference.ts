@@ -7,7 +7,7 @@ import type { Trade } from '../../schemas/trade.js';
  * a trade list, the candles the symbol actor is specified to produce: gap-filled, event-time,
  * UTC-aligned, vwap = quoteVolume / volume rounded half-up to the symbol's price precision + 4
  * (precision = the most price fraction digits seen so far, as actors/windows does by default),
- * or the previous close when the candle is empty; the last candle is still open.
+ * or the previous close at those digits when the candle is empty; the last candle is still open.
  */
 export interface Dec {
   v: bigint;
@@ -77,7 +77,7 @@ export function referenceCandles(trades: readonly Trade[], tf: Tf): Candle[] {
         close: prevClose,
         volume: '0',
         quoteVolume: '0',
-        vwap: prevClose,
+        vwap: str(divRound(dec(prevClose), { v: 1n, s: 0 }, precision + 4)),
         trades: 0,
         buyVolume: '0',
         firstTradeId: null,
