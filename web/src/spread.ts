@@ -30,7 +30,7 @@ export class SpreadPanel {
     for (const a of this.items) {
       const tr = body.insertRow();
       for (const text of [
-        new Date(a.ts).toISOString().slice(11, 23),
+        new Date(a.ts).toISOString().slice(11, 19),
         `${a.buyVenue} ${a.ask}`,
         `${a.sellVenue} ${a.bid}`,
         a.spreadBps,
