@@ -125,12 +125,40 @@ export function plainDecimal(text: string): string {
 }
 
 /**
- * RFC 3339 text (already schema-checked) → epoch ms, sub-millisecond digits truncated (= floor
- * for post-1970 times). NaN when the calendar date is impossible (month 13, ...).
+ * RFC 3339 text (already matched by the `Rfc3339` schema pattern) → epoch ms, sub-millisecond
+ * digits truncated (= floor after 1970). NaN for an impossible calendar value (Feb 31, hour 24):
+ * Date.parse would roll those over silently, so the fields are checked and composed here.
  */
 export function rfc3339ToMs(text: string): number {
-  const ms = Date.parse(text);
-  return Number.isSafeInteger(ms) && ms >= 0 ? ms : Number.NaN;
+  const y = Number(text.slice(0, 4));
+  const mo = Number(text.slice(5, 7));
+  const d = Number(text.slice(8, 10));
+  const h = Number(text.slice(11, 13));
+  const mi = Number(text.slice(14, 16));
+  const s = Number(text.slice(17, 19));
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return Number.NaN;
+  let i = 19;
+  let ms = 0;
+  if (text.charCodeAt(i) === 46 /* . */) {
+    let j = i + 1;
+    while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    ms = Number((text.slice(i + 1, Math.min(j, i + 4)) + '00').slice(0, 3));
+    i = j;
+  }
+  let offsetMs = 0;
+  if (text[i] !== 'Z') {
+    const oh = Number(text.slice(i + 1, i + 3));
+    const om = Number(text.slice(i + 4, i + 6));
+    if (oh > 23 || om > 59) return Number.NaN;
+    offsetMs = (text[i] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  const v = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMs;
+  return y >= 1970 && v >= 0 && Number.isSafeInteger(v) ? v : Number.NaN;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 /** Epoch seconds text with fraction ('1618678133.123456') → integer ms, exactly (no float multiply). */
