@@ -311,7 +311,13 @@ class StreamSession {
     this.sendJson({ ...existing.ack, type: 'unsubscribed' });
   }
 
+  /** Control frames obey the same bound: a client that only writes and never reads gains nothing. */
   private sendJson(body: object): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(body));
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > this.hub.limits.maxBufferBytes) {
+      this.checkSlow(Date.now());
+      return;
+    }
+    this.socket.send(JSON.stringify(body));
   }
 }

@@ -145,7 +145,7 @@ describe('dashboard in headless Chromium', () => {
     const colours = await page.evaluate(() => {
       let up = 0;
       let down = 0;
-      for (const canvas of document.querySelectorAll<HTMLCanvasElement>('#chart canvas')) {
+      for (const canvas of Array.from(document.querySelectorAll<HTMLCanvasElement>('#chart canvas'))) {
         const ctx = canvas.getContext('2d');
         if (!ctx || canvas.width === 0 || canvas.height === 0) continue;
         const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
