@@ -1,0 +1,162 @@
+import { Supervisor, type ActorRef, type SupervisorPolicy } from '../../runtime/actor/index.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Namespace } from '../../runtime/namespace.js';
+import type { NatsHandles } from '../../runtime/nats.js';
+import { PipelinedPublisher } from '../../runtime/publisher.js';
+import { SlidingWindowLimit, type RateLimiter } from '../../runtime/rate-limit.js';
+import type { FeedHealth } from '../../schemas/state.js';
+import { STREAMS, tradeSubject } from '../../schemas/subjects.js';
+import type { Trade } from '../../schemas/trade.js';
+import { list } from '../../runtime/config.js';
+import { urlsFor, type FeedConfig } from './config.js';
+import { FeedConnection, type ConnectionSlot, type FeedMsg } from './feed-connection.js';
+import { GapTracker } from './gap-tracker.js';
+import { MarketPublisher } from './market-publisher.js';
+import { createAdapter } from './venues/registry.js';
+import type { FeedChannel, VenueAdapter } from './venues/types.js';
+
+export interface FeedSupervisorDeps {
+  venue: string;
+  cfg: FeedConfig;
+  nats: NatsHandles;
+  ns: Namespace;
+  log: Logger;
+  parent?: Supervisor;
+  onEscalate?: (err: unknown) => void;
+}
+
+/**
+ * All connections of one venue: spreads symbols over connections within the venue's stream
+ * limit, keeps connects under the venue's per-IP limit, restarts failed connections with
+ * back-off (policy is data), and adds or removes symbols at runtime without reconnecting others.
+ */
+export class FeedSupervisor {
+  readonly venue: string;
+  private readonly supervisor: Supervisor;
+  private readonly slots: { slot: ConnectionSlot; ref: ActorRef<FeedMsg> }[] = [];
+  private readonly probe: VenueAdapter;
+  private readonly connectLimit: RateLimiter;
+  private readonly publisher: MarketPublisher;
+  private readonly channels: readonly FeedChannel[];
+  private readonly perConnection: number;
+  private readonly urls: { ws: string; rest: string | undefined };
+
+  constructor(private readonly deps: FeedSupervisorDeps) {
+    const { venue, cfg, log } = deps;
+    this.venue = venue;
+    this.probe = createAdapter(venue);
+    const override = urlsFor(cfg, venue);
+    this.urls = { ws: override.ws ?? this.probe.wsUrl, rest: override.rest ?? this.probe.restUrl };
+    const policy: SupervisorPolicy = {
+      strategy: 'one-for-one',
+      backoff: { initialMs: cfg.TICKWORK_FEED_BACKOFF_INITIAL_MS, maxMs: cfg.TICKWORK_FEED_BACKOFF_MAX_MS, multiplier: 2 },
+      intensity: { maxRestarts: cfg.TICKWORK_FEED_MAX_RESTARTS_PER_MIN, withinMs: 60_000 },
+    };
+    this.supervisor = new Supervisor(`feed:${venue}`, policy, {
+      log: log.child({ venue }),
+      ...(deps.parent ? { parent: deps.parent } : {}),
+      ...(deps.onEscalate ? { onEscalate: deps.onEscalate } : {}),
+    });
+    const c = this.probe.limits.connectsPerIp;
+    this.connectLimit = c ? new SlidingWindowLimit({ limit: c.count, windowMs: c.perMs + 1000 }) : new SlidingWindowLimit({ limit: 1000, windowMs: 1000 });
+    this.publisher = new MarketPublisher(new PipelinedPublisher(deps.nats.js, { maxInFlight: cfg.TICKWORK_FEED_MAX_IN_FLIGHT }), deps.ns, venue);
+    this.channels = list(cfg.TICKWORK_FEED_CHANNELS) as FeedChannel[];
+    const maxStreams = this.probe.limits.maxStreamsPerConnection ?? Infinity;
+    this.perConnection = Math.max(1, Math.floor(maxStreams / Math.max(1, this.channels.length)));
+  }
+
+  get wsUrl(): string {
+    return this.urls.ws;
+  }
+
+  /** Adds symbols: fills connections that have room, opens new ones for the rest. */
+  async subscribe(symbols: readonly string[]): Promise<void> {
+    const wanted = symbols.filter((s) => !this.slots.some((x) => x.slot.symbols.has(s)));
+    let i = 0;
+    for (const entry of this.slots) {
+      const room = this.perConnection - entry.slot.symbols.size;
+      if (room <= 0 || i >= wanted.length) continue;
+      await entry.ref.send({ t: 'subscribe', symbols: wanted.slice(i, i + room) });
+      i += room;
+    }
+    while (i < wanted.length) {
+      this.openSlot(wanted.slice(i, i + this.perConnection));
+      i += this.perConnection;
+    }
+  }
+
+  async unsubscribe(symbols: readonly string[]): Promise<void> {
+    for (const entry of this.slots) {
+      const mine = symbols.filter((s) => entry.slot.symbols.has(s));
+      if (mine.length) await entry.ref.send({ t: 'unsubscribe', symbols: mine });
+    }
+  }
+
+  health(): FeedHealth {
+    const last = this.slots.reduce<number | null>((m, { slot }) => (slot.lastFrameAt !== null && (m === null || slot.lastFrameAt > m) ? slot.lastFrameAt : m), null);
+    return {
+      venue: this.venue,
+      connections: this.slots.length,
+      connected: this.slots.filter((s) => s.slot.connected).length,
+      symbols: this.slots.flatMap((s) => [...s.slot.symbols]).sort(),
+      lastMessageTs: last,
+      reconnects: this.slots.reduce((n, s) => n + Math.max(0, s.slot.incarnations - 1), 0),
+      tradesPublished: 0,
+      dlq: 0,
+      updatedAt: Date.now(),
+    };
+  }
+
+  /** Stops connections, then waits until everything they published is acknowledged. */
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+    await this.publisher.flush();
+  }
+
+  private openSlot(symbols: string[]): void {
+    const slot: ConnectionSlot = {
+      id: this.slots.length,
+      symbols: new Set(symbols),
+      channels: this.channels,
+      gaps: new GapTracker(),
+      lastFrameAt: null,
+      connected: false,
+      incarnations: 0,
+    };
+    const { venue, cfg, log, ns, nats } = this.deps;
+    const tradesStream = ns.stream(STREAMS.trades);
+    const lastStoredTrade = async (symbol: string): Promise<Trade | null> => {
+      try {
+        const m = await nats.jsm.streams.getMessage(tradesStream, { last_by_subj: ns.subject(tradeSubject(venue, symbol)) });
+        return m ? m.json<Trade>() : null;
+      } catch {
+        return null;
+      }
+    };
+    const ref = this.supervisor.start<FeedMsg>({
+      id: `${venue}#${slot.id}`,
+      kind: 'feed',
+      mailboxSize: 4096,
+      behavior: () =>
+        new FeedConnection({
+          venue,
+          createAdapter: () => createAdapter(venue),
+          wsUrl: this.urls.ws,
+          restUrl: this.urls.rest,
+          slot,
+          publisher: this.publisher,
+          connectLimit: this.connectLimit,
+          lastStoredTrade,
+          timings: {
+            silenceMs: cfg.TICKWORK_FEED_SILENCE_MS,
+            rotateAfterMs: cfg.TICKWORK_FEED_ROTATE_AFTER_MS,
+            rotateOverlapMs: cfg.TICKWORK_FEED_ROTATE_OVERLAP_MS,
+            connectTimeoutMs: cfg.TICKWORK_FEED_CONNECT_TIMEOUT_MS,
+            maxBackfill: cfg.TICKWORK_FEED_MAX_BACKFILL,
+          },
+          log: log.child({ venue, conn: slot.id }),
+        }),
+    });
+    this.slots.push({ slot, ref });
+  }
+}
