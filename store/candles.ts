@@ -173,6 +173,7 @@ export class CandleStore {
       if (!r?.schema) throw new Error('CandleStore: table "candles" not found; run `tickwork migrate`');
       return r.schema;
     });
+    this.schemaName.catch(() => (this.schemaName = null)); // retry the lookup next time
     return this.schemaName;
   }
 
@@ -185,7 +186,9 @@ export class CandleStore {
    * Writes a batch in ONE statement (unnest of column arrays: no parameter limit, any batch size).
    * Idempotent: the same candle twice leaves one row. A correction (same id, more trades, or the
    * open candle becoming closed) replaces the row; an older re-delivery (fewer trades) does not
-   * overwrite a newer correction, because a late-trade correction only ever adds trades.
+   * overwrite a newer correction, because a late-trade correction only ever adds trades. At equal
+   * (trades, closed) the later write wins: that is how a gap bar re-coloured by a correction of an
+   * earlier bar (same 0 trades, new close) lands, since the sink writes in stream order.
    * Candles of timeframes that are not stored are dropped (they are derived on read).
    */
   async upsert(candles: readonly Candle[]): Promise<void> {
@@ -203,7 +206,7 @@ export class CandleStore {
     if (skipped) unstored.inc(skipped);
     if (latest.size === 0) return;
     // One lock order for every writer, so two sinks writing overlapping batches cannot deadlock.
-    const rows = [...latest.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+    const rows = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
     const col = <T>(f: (c: Candle) => T) => rows.map(f);
     const str = (f: (c: Candle) => string | number | boolean | null) => rows.map((c) => {
       const v = f(c);
@@ -256,7 +259,7 @@ export class CandleStore {
 
   /**
    * Candles of one venue/symbol/tf ordered by openTime. Stored timeframes read their rows;
-   * others are derived from the stored 1m candles (see `deriveSql`). Decimal strings come back
+   * others are derived from the stored 1m candles (see `queryDerived`). Decimal strings come back
    * exactly as stored (PostgreSQL `numeric` keeps the scale it was given).
    */
   async query(q: CandleQuery): Promise<Candle[]> {
