@@ -1,0 +1,462 @@
+import type { Candle } from '../../schemas/candle.js';
+import { TF_MS, type Tf } from '../../schemas/common.js';
+import {
+  ExactSum,
+  ParsedDecimal,
+  add,
+  compare,
+  compareScaled,
+  div,
+  formatDecimal,
+  formatExact,
+  parseDecimal,
+  type Decimal,
+} from '../../runtime/decimal.js';
+import type { Bar, BarCalendar } from './calendar.js';
+
+/** One trade, parsed once and shared by every series of the symbol. */
+export class TradeValues {
+  readonly price = new ParsedDecimal();
+  readonly qty = new ParsedDecimal();
+  priceText = '';
+  id = '';
+  ts = 0;
+  buy = false;
+  count = 1;
+  /** price × qty; `quoteBig` non-null when it leaves the exact double range. */
+  quoteUnits = 0;
+  quoteBig: bigint | null = null;
+  quoteScale = 0;
+  /** Everything fits the number fast path. */
+  fast = true;
+
+  load(price: string, qty: string): void {
+    const p = this.price.parse(price);
+    const q = this.qty.parse(qty);
+    this.priceText = price;
+    this.quoteScale = p.scale + q.scale;
+    if (p.big === null && q.big === null) {
+      const u = p.units * q.units;
+      if (u <= FAST_PRODUCT && u >= -FAST_PRODUCT) {
+        this.quoteUnits = u;
+        this.quoteBig = null;
+        this.fast = true;
+        return;
+      }
+    }
+    this.quoteBig = (p.big ?? BigInt(p.units)) * (q.big ?? BigInt(q.units));
+    this.quoteUnits = Number.NaN;
+    this.fast = false;
+  }
+
+  qtyDecimal(): Decimal {
+    return this.qty.toDecimal();
+  }
+
+  quoteDecimal(): Decimal {
+    return { units: this.quoteBig ?? BigInt(this.quoteUnits), scale: this.quoteScale };
+  }
+}
+
+const FAST_PRODUCT = 2 ** 52;
+
+/** What a series reads from its symbol: identity, calendar, output digits, the output queue. */
+export interface SeriesContext {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly calendar: BarCalendar;
+  readonly historySize: number;
+  /** Fraction digits for volumes (most seen in quantities). */
+  qtyDigits: number;
+  /** Minimum fraction digits for quote volumes. */
+  quoteDigits: number;
+  /** Fraction digits of VWAPs (price precision + 4). */
+  vwapDigits: number;
+  emit(c: Candle, correction: boolean): void;
+}
+
+/** A closed candle kept for corrections, with the trade times that decide open and close. */
+interface ClosedBar {
+  candle: Candle;
+  openTs: number;
+  closeTs: number;
+}
+
+/** Compact closed candle: [openTime, closeTime, open, high, low, close, volume, quoteVolume, vwap, trades, buyVolume, firstTradeId, lastTradeId, openTs, closeTs]. */
+export type ClosedBarSnapshot = [number, number, string, string, string, string, string, string, string, number, string, string | null, string | null, number, number];
+/** Open bar: [trades, open, high, low, close, openTs, closeTs, firstTradeId, lastTradeId, volume, quoteVolume, buyVolume]. */
+export type OpenBarSnapshot = [number, string, string, string, string, number, number, string | null, string | null, string, string, string];
+
+export interface CandleSeriesSnapshot {
+  tf: Tf;
+  state: SeriesState;
+  start: number;
+  end: number;
+  firstStart: number | null;
+  lastClose: string | null;
+  bar: OpenBarSnapshot | null;
+  history: ClosedBarSnapshot[];
+}
+
+/** NONE: no trade yet. OPEN: bar [start, end) is open. WAITING: between sessions, next bar is [start, end). */
+export type SeriesState = 0 | 1 | 2;
+const NONE = 0;
+const OPEN = 1;
+const WAITING = 2;
+
+export type LateOutcome = 'corrected' | 'dropped';
+
+/**
+ * The candles of one timeframe: the open bar, updated in place per trade (O(1): three exact
+ * additions and two compares), and a bounded history of closed candles for corrections.
+ * open/close follow trade time (ties: arrival order), so out-of-order trades land right.
+ */
+export class CandleSeries {
+  readonly tfMs: number;
+  state: SeriesState = NONE;
+  start = 0;
+  end = 0;
+  /** Start of the bar of the first trade: earlier bars never exist. */
+  firstStart = Number.NaN;
+  /** Close of the newest closed bar (the price gap bars carry). */
+  lastClose: string | null = null;
+
+  private trades = 0;
+  private open = '';
+  private high = '';
+  private low = '';
+  private close = '';
+  private highUnits = 0;
+  private highBig: bigint | null = null;
+  private highScale = 0;
+  private lowUnits = 0;
+  private lowBig: bigint | null = null;
+  private lowScale = 0;
+  private openTs = 0;
+  private closeTs = 0;
+  private firstId: string | null = null;
+  private lastId: string | null = null;
+  private readonly volume = new ExactSum();
+  private readonly quote = new ExactSum();
+  private readonly buyVolume = new ExactSum();
+  private history: ClosedBar[] = [];
+  private readonly bar: Bar = { start: 0, end: 0 };
+
+  constructor(
+    readonly tf: Tf,
+    private readonly ctx: SeriesContext,
+  ) {
+    this.tfMs = TF_MS[tf];
+  }
+
+  /** Next watermark at which `advance` has work: the open bar's end or the awaited bar's start. */
+  boundary(): number {
+    return this.state === OPEN ? this.end : this.state === WAITING ? this.start : Infinity;
+  }
+
+  /** Adds a trade inside the open bar (caller checked state OPEN and ts ≥ start; ts < end holds after advancing). */
+  applyOpen(v: TradeValues): void {
+    const p = v.price;
+    if (this.trades === 0) {
+      this.open = this.high = this.low = this.close = v.priceText;
+      this.highUnits = this.lowUnits = p.units;
+      this.highBig = this.lowBig = p.big;
+      this.highScale = this.lowScale = p.scale;
+      this.openTs = this.closeTs = v.ts;
+      this.firstId = this.lastId = v.id;
+    } else {
+      if (v.ts >= this.closeTs) {
+        this.close = v.priceText;
+        this.closeTs = v.ts;
+        this.lastId = v.id;
+      } else if (v.ts < this.openTs) {
+        this.open = v.priceText;
+        this.openTs = v.ts;
+        this.firstId = v.id;
+      }
+      if (cmpPrice(p, this.highUnits, this.highBig, this.highScale) > 0) {
+        this.high = v.priceText;
+        this.highUnits = p.units;
+        this.highBig = p.big;
+        this.highScale = p.scale;
+      } else if (cmpPrice(p, this.lowUnits, this.lowBig, this.lowScale) < 0) {
+        this.low = v.priceText;
+        this.lowUnits = p.units;
+        this.lowBig = p.big;
+        this.lowScale = p.scale;
+      }
+    }
+    this.trades += v.count;
+    const q = v.qty;
+    if (v.fast) {
+      this.volume.add(q.units, q.scale);
+      this.quote.add(v.quoteUnits, v.quoteScale);
+      if (v.buy) this.buyVolume.add(q.units, q.scale);
+    } else {
+      const qty = q.big ?? BigInt(q.units);
+      this.volume.addBig(qty, q.scale);
+      this.quote.addBig(v.quoteBig ?? BigInt(v.quoteUnits), v.quoteScale);
+      if (v.buy) this.buyVolume.addBig(qty, q.scale);
+    }
+  }
+
+  /** The first trade of this timeframe: its bar becomes the first bar. */
+  applyFirst(v: TradeValues, watermark: number): void {
+    this.ctx.calendar.barOf(v.ts, this.tfMs, this.bar);
+    this.firstStart = this.bar.start;
+    this.openBar(this.bar.start, this.bar.end, v.priceText);
+    this.applyOpen(v);
+    this.advance(watermark);
+  }
+
+  /** Closes every bar that ends at or before `watermark`, filling gaps with empty bars. */
+  advance(watermark: number): void {
+    for (;;) {
+      if (this.state === OPEN) {
+        if (watermark < this.end) return;
+        this.closeBar();
+        this.ctx.calendar.nextBar(this.end, this.tfMs, this.bar);
+        this.state = WAITING;
+        this.start = this.bar.start;
+        this.end = this.bar.end;
+      } else if (this.state === WAITING) {
+        if (watermark < this.start) return;
+        this.openBar(this.start, this.end, this.lastClose!);
+      } else return;
+    }
+  }
+
+  /**
+   * A trade older than the open bar: corrects the closed candle it belongs to and re-emits it
+   * (same openTime, so the same id downstream), then re-derives any gap bars after it.
+   * Dropped when that candle is no longer in the history or precedes the first bar.
+   */
+  applyLate(v: TradeValues): LateOutcome {
+    if (!(v.ts >= this.firstStart)) return 'dropped';
+    const h = this.history;
+    for (let i = h.length - 1; i >= 0; i--) {
+      const c = h[i]!.candle;
+      if (v.ts < c.openTime) continue;
+      if (v.ts > c.closeTime) return 'dropped';
+      this.correct(i, v);
+      return 'corrected';
+    }
+    return 'dropped';
+  }
+
+  /** The open bar as a Candle (closed:false), or null. */
+  openCandle(): Candle | null {
+    return this.state === OPEN ? this.toCandle(false) : null;
+  }
+
+  toSnapshot(): CandleSeriesSnapshot {
+    return {
+      tf: this.tf,
+      state: this.state,
+      start: this.start,
+      end: this.end,
+      firstStart: Number.isNaN(this.firstStart) ? null : this.firstStart,
+      lastClose: this.lastClose,
+      bar:
+        this.state === OPEN
+          ? [
+              this.trades,
+              this.open,
+              this.high,
+              this.low,
+              this.close,
+              this.openTs,
+              this.closeTs,
+              this.firstId,
+              this.lastId,
+              formatDecimal(this.volume.toDecimal()),
+              formatDecimal(this.quote.toDecimal()),
+              formatDecimal(this.buyVolume.toDecimal()),
+            ]
+          : null,
+      history: this.history.map(({ candle: c, openTs, closeTs }) => [
+        c.openTime,
+        c.closeTime,
+        c.open,
+        c.high,
+        c.low,
+        c.close,
+        c.volume,
+        c.quoteVolume,
+        c.vwap,
+        c.trades,
+        c.buyVolume,
+        c.firstTradeId,
+        c.lastTradeId,
+        openTs,
+        closeTs,
+      ]),
+    };
+  }
+
+  restore(s: CandleSeriesSnapshot): void {
+    this.state = s.state;
+    this.start = s.start;
+    this.end = s.end;
+    this.firstStart = s.firstStart ?? Number.NaN;
+    this.lastClose = s.lastClose;
+    if (s.bar !== null) {
+      const [trades, open, high, low, close, openTs, closeTs, firstId, lastId, volume, quote, buy] = s.bar;
+      this.trades = trades;
+      this.open = open;
+      this.close = close;
+      this.setHigh(high);
+      this.setLow(low);
+      this.openTs = openTs;
+      this.closeTs = closeTs;
+      this.firstId = firstId;
+      this.lastId = lastId;
+      this.volume.setDecimal(parseDecimal(volume));
+      this.quote.setDecimal(parseDecimal(quote));
+      this.buyVolume.setDecimal(parseDecimal(buy));
+    }
+    const { venue, symbol } = this.ctx;
+    this.history = s.history.map(([openTime, closeTime, open, high, low, close, volume, quoteVolume, vwap, trades, buyVolume, firstTradeId, lastTradeId, openTs, closeTs]) => ({
+      candle: { venue, symbol, tf: this.tf, openTime, closeTime, open, high, low, close, volume, quoteVolume, vwap, trades, buyVolume, firstTradeId, lastTradeId, closed: true },
+      openTs,
+      closeTs,
+    }));
+  }
+
+  private openBar(start: number, end: number, price: string): void {
+    this.state = OPEN;
+    this.start = start;
+    this.end = end;
+    this.trades = 0;
+    this.open = this.high = this.low = this.close = price;
+    this.openTs = this.closeTs = start;
+    this.firstId = this.lastId = null;
+    this.volume.clear();
+    this.quote.clear();
+    this.buyVolume.clear();
+  }
+
+  private closeBar(): void {
+    const candle = this.toCandle(true);
+    this.ctx.emit(candle, false);
+    const h = this.history;
+    h.push({ candle, openTs: this.openTs, closeTs: this.closeTs });
+    if (h.length > this.ctx.historySize) h.shift();
+    this.lastClose = this.close;
+  }
+
+  private toCandle(closed: boolean): Candle {
+    const ctx = this.ctx;
+    const volume = this.volume.toDecimal();
+    const quote = this.quote.toDecimal();
+    return {
+      venue: ctx.venue,
+      symbol: ctx.symbol,
+      tf: this.tf,
+      openTime: this.start,
+      closeTime: this.end - 1,
+      open: this.open,
+      high: this.high,
+      low: this.low,
+      close: this.close,
+      volume: formatExact(volume, ctx.qtyDigits),
+      quoteVolume: formatExact(quote, ctx.quoteDigits),
+      vwap: vwapText(quote, volume, this.close, ctx.vwapDigits),
+      trades: this.trades,
+      buyVolume: formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits),
+      firstTradeId: this.firstId,
+      lastTradeId: this.lastId,
+      closed,
+    };
+  }
+
+  /** Slow path (rare): rebuilds closed candle `i` with one more trade. */
+  private correct(i: number, v: TradeValues): void {
+    const ctx = this.ctx;
+    const { candle: c, openTs: oTs, closeTs: cTs } = this.history[i]!;
+    let { open, high, low, close, firstTradeId, lastTradeId } = c;
+    let openTs = oTs;
+    let closeTs = cTs;
+    if (c.trades === 0) {
+      open = high = low = close = v.priceText;
+      openTs = closeTs = v.ts;
+      firstTradeId = lastTradeId = v.id;
+    } else {
+      if (v.ts >= closeTs) {
+        close = v.priceText;
+        closeTs = v.ts;
+        lastTradeId = v.id;
+      } else if (v.ts < openTs) {
+        open = v.priceText;
+        openTs = v.ts;
+        firstTradeId = v.id;
+      }
+      const price = v.price.toDecimal();
+      if (compare(price, parseDecimal(high)) > 0) high = v.priceText;
+      if (compare(price, parseDecimal(low)) < 0) low = v.priceText;
+    }
+    const qty = v.qtyDecimal();
+    const volume = add(parseDecimal(c.volume), qty);
+    const quote = add(parseDecimal(c.quoteVolume), v.quoteDecimal());
+    const buy = v.buy ? add(parseDecimal(c.buyVolume), qty) : parseDecimal(c.buyVolume);
+    const next: Candle = {
+      ...c,
+      open,
+      high,
+      low,
+      close,
+      volume: formatExact(volume, ctx.qtyDigits),
+      quoteVolume: formatExact(quote, ctx.quoteDigits),
+      vwap: vwapText(quote, volume, close, ctx.vwapDigits),
+      trades: c.trades + v.count,
+      buyVolume: formatExact(buy, ctx.qtyDigits),
+      firstTradeId,
+      lastTradeId,
+    };
+    this.history[i] = { candle: next, openTs, closeTs };
+    ctx.emit(next, true);
+    if (close !== c.close) this.carryClose(i + 1, close);
+  }
+
+  /** Gap bars from history index `from` on carried the old close: give them the new one. */
+  private carryClose(from: number, close: string): void {
+    const h = this.history;
+    for (let j = from; j < h.length; j++) {
+      const e = h[j]!;
+      if (e.candle.trades !== 0) return;
+      const next: Candle = { ...e.candle, open: close, high: close, low: close, close, vwap: vwapText(null, null, close, this.ctx.vwapDigits) };
+      h[j] = { candle: next, openTs: e.openTs, closeTs: e.closeTs };
+      this.ctx.emit(next, true);
+    }
+    this.lastClose = close;
+    if (this.state === OPEN && this.trades === 0) this.open = this.high = this.low = this.close = close;
+  }
+
+  private setHigh(text: string): void {
+    const p = new ParsedDecimal().parse(text);
+    this.high = text;
+    this.highUnits = p.units;
+    this.highBig = p.big;
+    this.highScale = p.scale;
+  }
+
+  private setLow(text: string): void {
+    const p = new ParsedDecimal().parse(text);
+    this.low = text;
+    this.lowUnits = p.units;
+    this.lowBig = p.big;
+    this.lowScale = p.scale;
+  }
+}
+
+/** Exact compare of a parsed price with a stored one (units/big/scale). */
+function cmpPrice(p: ParsedDecimal, units: number, big: bigint | null, scale: number): number {
+  if (p.big === null && big === null) return compareScaled(p.units, p.scale, units, scale);
+  return compare(p.toDecimal(), { units: big ?? BigInt(units), scale });
+}
+
+/** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */
+export function vwapText(quote: Decimal | null, volume: Decimal | null, close: string, digits: number): string {
+  if (volume === null || quote === null || volume.units === 0n) return formatDecimal(parseDecimal(close), digits);
+  return formatDecimal(div(quote, volume, digits));
+}

@@ -1,0 +1,256 @@
+import type { Candle } from '../../schemas/candle.js';
+import { TIMEFRAMES, type Tf } from '../../schemas/common.js';
+import type { Trade } from '../../schemas/trade.js';
+import { SessionCalendar, UTC_CALENDAR, type BarCalendar } from './calendar.js';
+import { CandleSeries, TradeValues, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, type WindowsConfig } from './config.js';
+import { RollingVwap, type RollingVwapSnapshot } from './rolling-vwap.js';
+
+/** The trade fields the windows read (a full normalized `Trade` fits). */
+export type WindowTrade = Pick<Trade, 'id' | 'price' | 'qty' | 'side' | 'ts' | 'count'>;
+
+/** Counters since creation (carried through snapshots). */
+export interface WindowStats {
+  /** Trades aggregated (in session). */
+  applied: number;
+  /** Trades older than some timeframe's open bar (each is a correction or a drop there). */
+  late: number;
+  /** Closed candles re-emitted because of late trades (including re-derived gap bars). */
+  corrections: number;
+  /** Trades that could not be applied to at least one timeframe: their candle left the history. */
+  droppedLate: number;
+  /** Trades outside the trading session, ignored. */
+  outsideSession: number;
+}
+
+export interface WindowsSnapshot<T extends WindowTrade = WindowTrade> {
+  v: 1;
+  config: WindowsConfig;
+  /** Null before the first trade or advance. */
+  watermark: number | null;
+  priceDigits: number;
+  qtyDigits: number;
+  stats: WindowStats;
+  lastTrade: T | null;
+  series: CandleSeriesSnapshot[];
+  vwap: RollingVwapSnapshot;
+}
+
+/**
+ * All windows of one venue+symbol: candles per timeframe and rolling VWAPs, in event time.
+ *
+ * - `apply(trade)` parses the price and quantity once and updates every open bar and the VWAP
+ *   ring; it allocates nothing unless a candle closes.
+ * - The watermark is the latest of trade times and `advance(ts)` calls (the actor passes wall
+ *   clock − grace). A bar closes when the watermark reaches its end; bars without trades are
+ *   emitted as gap candles carrying the previous close.
+ * - A trade older than a timeframe's open bar corrects the closed candle it belongs to (re-emitted,
+ *   same openTime) while that candle is among the last `historySize`; older ones are dropped
+ *   (counted). A timeframe's first bar is the bar of its first trade; trades before it are dropped.
+ * - Closed candles and corrections queue up in order until `drainClosed()`.
+ * - Output digits: volumes get the most fraction digits seen in quantities, quote volumes at least
+ *   as many as prices or quantities (more only if exactness needs them), VWAPs the price
+ *   precision + 4, rounded half-up. A candle without volume has vwap = its close (gap bars: the
+ *   previous close).
+ */
+export class SymbolWindows<T extends WindowTrade = WindowTrade> {
+  readonly config: WindowsConfig;
+  readonly stats: WindowStats = { applied: 0, late: 0, corrections: 0, droppedLate: 0, outsideSession: 0 };
+  private readonly series: CandleSeries[];
+  private readonly vwap: RollingVwap;
+  private readonly ctx: Context;
+  private readonly values = new TradeValues();
+  private readonly sessions: boolean;
+  private wm = -Infinity;
+  /** Smallest watermark at which some series has a bar to close or open. */
+  private nextBoundary = Infinity;
+  private priceDigits = 0;
+  private last: T | null = null;
+
+  constructor(config: WindowsConfig) {
+    const tfs = config.timeframes ?? TIMEFRAMES;
+    for (const tf of tfs) if (!TIMEFRAMES.includes(tf)) throw new RangeError(`unknown timeframe ${JSON.stringify(tf)}`);
+    if (config.session && !SessionConfigCheck.Check(config.session)) {
+      const e = SessionConfigCheck.Errors(config.session).First();
+      throw new RangeError(`bad session config for ${config.venue}/${config.symbol}: ${e?.path} ${e?.message}`);
+    }
+    const historySize = config.historySize ?? DEFAULT_HISTORY_SIZE;
+    if (!Number.isInteger(historySize) || historySize < 0) throw new RangeError(`bad historySize ${historySize}`);
+    if (config.pricePrecision !== undefined && !(Number.isInteger(config.pricePrecision) && config.pricePrecision >= 0)) {
+      throw new RangeError(`bad pricePrecision ${config.pricePrecision}`);
+    }
+    this.config = config;
+    this.sessions = !!config.session;
+    const calendar: BarCalendar = config.session ? new SessionCalendar(config.session) : UTC_CALENDAR;
+    this.ctx = new Context(config.venue, config.symbol, calendar, historySize, this.stats);
+    this.ctx.vwapDigits = (config.pricePrecision ?? 0) + 4;
+    // Sorted by length so the series list reads naturally in outputs.
+    const ordered = TIMEFRAMES.filter((tf) => tfs.includes(tf));
+    this.series = ordered.map((tf) => new CandleSeries(tf, this.ctx));
+    this.vwap = new RollingVwap(config.vwapWindows ?? DEFAULT_VWAP_WINDOWS);
+  }
+
+  get timeframes(): readonly Tf[] {
+    return this.series.map((s) => s.tf);
+  }
+
+  /** Latest event time seen (trade ts or advance); −Infinity before anything. */
+  get watermark(): number {
+    return this.wm;
+  }
+
+  /** Last trade applied, in arrival order. */
+  get lastTrade(): T | null {
+    return this.last;
+  }
+
+  apply(trade: T): void {
+    const ts = trade.ts;
+    if (this.sessions && !this.ctx.calendar.inSession(ts)) {
+      this.stats.outsideSession++;
+      if (ts > this.wm) this.advance(ts);
+      return;
+    }
+    if (ts > this.wm) this.advance(ts);
+    const v = this.values;
+    v.load(trade.price, trade.qty);
+    v.id = trade.id;
+    v.ts = ts;
+    v.buy = trade.side === 'buy';
+    v.count = trade.count ?? 1;
+    this.noteDigits(v);
+
+    let late = false;
+    let dropped = false;
+    let reshaped = false;
+    const series = this.series;
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i]!;
+      if (s.state === 1 && ts >= s.start) s.applyOpen(v);
+      else if (s.state === 0) {
+        s.applyFirst(v, this.wm);
+        reshaped = true;
+      } else {
+        late = true;
+        if (s.applyLate(v) === 'dropped') dropped = true;
+      }
+    }
+    if (reshaped) this.recomputeBoundary();
+    if (late) this.stats.late++;
+    if (dropped) this.stats.droppedLate++;
+    const q = v.qty;
+    this.vwap.add(ts, q.units, q.big, q.scale, v.quoteUnits, v.quoteBig, v.quoteScale);
+    this.stats.applied++;
+    this.last = trade;
+  }
+
+  /** Moves event time to `watermarkTs` (no-op if not later): closes due bars, slides VWAP windows. */
+  advance(watermarkTs: number): void {
+    if (!(watermarkTs > this.wm)) return;
+    this.wm = watermarkTs;
+    this.vwap.advance(watermarkTs);
+    if (watermarkTs >= this.nextBoundary) {
+      for (const s of this.series) s.advance(watermarkTs);
+      this.recomputeBoundary();
+    }
+  }
+
+  /** Closed candles and corrections emitted since the last call, in emission order. */
+  drainClosed(): readonly Candle[] {
+    const out = this.ctx.out;
+    if (out.length === 0) return EMPTY;
+    this.ctx.out = [];
+    return out;
+  }
+
+  /** Open bar per timeframe (closed:false); a timeframe between sessions or before its first trade has none. */
+  openCandles(): Candle[] {
+    const out: Candle[] = [];
+    for (const s of this.series) {
+      const c = s.openCandle();
+      if (c !== null) out.push(c);
+    }
+    return out;
+  }
+
+  /** Rolling VWAP per window label (`1m`, `5m`, …); null when the window has no volume. */
+  vwaps(): Record<string, string | null> {
+    return this.vwap.values(this.ctx.vwapDigits);
+  }
+
+  toSnapshot(): WindowsSnapshot<T> {
+    return {
+      v: 1,
+      config: this.config,
+      watermark: this.wm === -Infinity ? null : this.wm,
+      priceDigits: this.priceDigits,
+      qtyDigits: this.ctx.qtyDigits,
+      stats: { ...this.stats },
+      lastTrade: this.last,
+      series: this.series.map((s) => s.toSnapshot()),
+      vwap: this.vwap.toSnapshot(),
+    };
+  }
+
+  /** Rebuilds the exact state of `toSnapshot()` (also after a JSON round trip). */
+  static fromSnapshot<T extends WindowTrade = WindowTrade>(snap: WindowsSnapshot<T>): SymbolWindows<T> {
+    if (snap.v !== 1) throw new RangeError(`unknown windows snapshot version ${String(snap.v)}`);
+    const w = new SymbolWindows<T>(snap.config);
+    w.wm = snap.watermark ?? -Infinity;
+    w.priceDigits = snap.priceDigits;
+    w.ctx.qtyDigits = snap.qtyDigits;
+    w.updateDigits();
+    Object.assign(w.stats, snap.stats);
+    w.last = snap.lastTrade;
+    for (const s of snap.series) {
+      const target = w.series.find((x) => x.tf === s.tf);
+      if (target === undefined) throw new RangeError(`snapshot has timeframe ${s.tf} the config lacks`);
+      target.restore(s);
+    }
+    w.vwap.restore(snap.vwap);
+    w.recomputeBoundary();
+    return w;
+  }
+
+  private noteDigits(v: TradeValues): void {
+    if (v.price.digits > this.priceDigits || v.qty.digits > this.ctx.qtyDigits) {
+      if (v.price.digits > this.priceDigits) this.priceDigits = v.price.digits;
+      if (v.qty.digits > this.ctx.qtyDigits) this.ctx.qtyDigits = v.qty.digits;
+      this.updateDigits();
+    }
+  }
+
+  private updateDigits(): void {
+    const ctx = this.ctx;
+    ctx.quoteDigits = Math.max(this.priceDigits, ctx.qtyDigits);
+    ctx.vwapDigits = (this.config.pricePrecision ?? this.priceDigits) + 4;
+  }
+
+  private recomputeBoundary(): void {
+    let b = Infinity;
+    for (const s of this.series) b = Math.min(b, s.boundary());
+    this.nextBoundary = b;
+  }
+}
+
+const EMPTY: readonly Candle[] = Object.freeze([]);
+
+class Context implements SeriesContext {
+  qtyDigits = 0;
+  quoteDigits = 0;
+  vwapDigits = 4;
+  out: Candle[] = [];
+
+  constructor(
+    readonly venue: string,
+    readonly symbol: string,
+    readonly calendar: BarCalendar,
+    readonly historySize: number,
+    private readonly stats: WindowStats,
+  ) {}
+
+  emit(c: Candle, correction: boolean): void {
+    this.out.push(c);
+    if (correction) this.stats.corrections++;
+  }
+}

@@ -1,0 +1,238 @@
+import { describe, expect, it } from 'vitest';
+import { SessionCalendar, SymbolWindows, type Bar, type SessionConfig, type WindowTrade, type WindowsConfig } from '../../../actors/windows/index.js';
+import type { Candle } from '../../../schemas/candle.js';
+
+const T0 = Date.UTC(2024, 0, 2, 10, 0, 0);
+const M = 60_000;
+let nextId = 1;
+function trade(ts: number, price: string, qty: string, side: 'buy' | 'sell' = 'buy', count?: number): WindowTrade {
+  const t: WindowTrade = { id: String(nextId++), price, qty, side, ts };
+  if (count !== undefined) t.count = count;
+  return t;
+}
+function windows(cfg: Partial<WindowsConfig> = {}): SymbolWindows {
+  nextId = 1;
+  return new SymbolWindows({ venue: 'binance', symbol: 'BTC-USDT', timeframes: ['1m'], vwapWindows: ['1m'], ...cfg });
+}
+const pick = (cs: readonly Candle[], f: (c: Candle) => unknown) => cs.map(f);
+
+describe('SymbolWindows candles', () => {
+  it('builds every Candle field exactly and closes on the next interval’s trade', () => {
+    const w = windows();
+    w.apply(trade(T0 + 1_000, '100.50', '0.200', 'buy'));
+    w.apply(trade(T0 + 20_000, '101.25', '1.5', 'sell', 3));
+    w.apply(trade(T0 + 59_999, '99.75', '0.3', 'buy'));
+    expect(w.drainClosed()).toEqual([]);
+    expect(w.openCandles()[0]).toMatchObject({ openTime: T0, closed: false, trades: 5 });
+    w.apply(trade(T0 + M, '100.00', '1'));
+    expect(w.drainClosed()).toEqual([
+      {
+        venue: 'binance',
+        symbol: 'BTC-USDT',
+        tf: '1m',
+        openTime: T0,
+        closeTime: T0 + M - 1,
+        open: '100.50',
+        high: '101.25',
+        low: '99.75',
+        close: '99.75',
+        volume: '2.000',
+        quoteVolume: '201.900', // 20.1 + 151.875 + 29.925
+        vwap: '100.950000', // price precision 2 + 4
+        trades: 5,
+        buyVolume: '0.500',
+        firstTradeId: '1',
+        lastTradeId: '3',
+        closed: true,
+      },
+    ]);
+    expect(w.drainClosed()).toEqual([]);
+  });
+
+  it('rounds the VWAP half-up at price precision + 4 and follows the digits seen', () => {
+    const w = windows();
+    w.apply(trade(T0, '1', '1'));
+    w.apply(trade(T0 + 1, '2', '2'));
+    expect(w.openCandles()[0]!.vwap).toBe('1.6667'); // 5/3
+    w.apply(trade(T0 + 2, '2.5', '0.00000000'));
+    const c = w.openCandles()[0]!;
+    expect(c.vwap).toBe('1.66667'); // one price digit seen now
+    expect(c.volume).toBe('3.00000000');
+    expect(windows({ pricePrecision: 8 }).vwaps()).toEqual({ '1m': null });
+  });
+
+  it('orders open/close by trade time (ties: arrival), not arrival alone', () => {
+    const w = windows();
+    w.apply(trade(T0 + 30_000, '100', '1')); // id 1
+    w.apply(trade(T0 + 10_000, '90', '1')); // id 2, earlier
+    w.apply(trade(T0 + 30_000, '95', '1')); // id 3, same time as 1, arrives later
+    const c = w.openCandles()[0]!;
+    expect([c.open, c.close, c.firstTradeId, c.lastTradeId, c.low, c.high]).toEqual(['90', '95', '2', '3', '90', '100']);
+  });
+
+  it('fills gaps with empty candles carrying the previous close', () => {
+    const w = windows();
+    w.apply(trade(T0 + 10_000, '100.5', '0.25'));
+    w.apply(trade(T0 + 3 * M + 5_000, '101', '1'));
+    const out = w.drainClosed();
+    expect(pick(out, (c) => c.openTime)).toEqual([T0, T0 + M, T0 + 2 * M]);
+    expect(out[1]).toMatchObject({
+      open: '100.5',
+      high: '100.5',
+      low: '100.5',
+      close: '100.5',
+      volume: '0.00',
+      quoteVolume: '0.00',
+      buyVolume: '0.00',
+      vwap: '100.50000',
+      trades: 0,
+      firstTradeId: null,
+      lastTradeId: null,
+      closed: true,
+    });
+    expect(out[2]).toEqual({ ...out[1], openTime: T0 + 2 * M, closeTime: T0 + 3 * M - 1 });
+  });
+
+  it('closes a quiet symbol’s candle on advance(watermark), never before the interval end', () => {
+    const w = windows();
+    w.apply(trade(T0 + 10_000, '100', '1'));
+    w.advance(T0 + M - 1);
+    expect(w.drainClosed()).toEqual([]);
+    w.advance(T0 + M);
+    expect(pick(w.drainClosed(), (c) => c.openTime)).toEqual([T0]);
+    const open = w.openCandles()[0]!;
+    expect(open).toMatchObject({ openTime: T0 + M, trades: 0, open: '100', close: '100', closed: false });
+    w.advance(T0 + M - 5_000); // backwards: ignored
+    expect(w.watermark).toBe(T0 + M);
+  });
+
+  it('applies a late trade as a correction (same openTime) and re-derives the gap bars after it', () => {
+    const w = windows();
+    w.apply(trade(T0 + 10_000, '100', '1', 'buy')); // id 1
+    w.advance(T0 + 3 * M + 1); // T0 closed, two gap bars closed, empty open bar at +3m
+    expect(w.drainClosed()).toHaveLength(3);
+    w.apply(trade(T0 + 50_000, '103', '2', 'sell')); // id 2: late for T0
+    const fixes = w.drainClosed();
+    expect(pick(fixes, (c) => c.openTime)).toEqual([T0, T0 + M, T0 + 2 * M]);
+    expect(fixes[0]).toMatchObject({ close: '103', high: '103', low: '100', volume: '3', quoteVolume: '306', buyVolume: '1', trades: 2, lastTradeId: '2', vwap: '102.0000', closed: true });
+    expect(fixes[1]).toMatchObject({ open: '103', high: '103', low: '103', close: '103', vwap: '103.0000', trades: 0 });
+    expect(w.openCandles()[0]).toMatchObject({ openTime: T0 + 3 * M, open: '103', close: '103', trades: 0 });
+    expect(w.stats).toMatchObject({ applied: 2, late: 1, corrections: 3, droppedLate: 0 });
+
+    // a late trade into a closed gap bar gives it OHLC of its own
+    w.apply(trade(T0 + M + 5_000, '99', '1')); // id 3
+    const fix2 = w.drainClosed();
+    expect(pick(fix2, (c) => [c.openTime, c.open, c.close, c.trades])).toEqual([
+      [T0 + M, '99', '99', 1],
+      [T0 + 2 * M, '99', '99', 0],
+    ]);
+    expect(w.openCandles()[0]!.close).toBe('99');
+  });
+
+  it('drops late trades older than the kept history or the first bar, and counts them', () => {
+    const w = windows({ historySize: 2, timeframes: ['1m', '1h'] });
+    w.apply(trade(T0 + 10_000, '100', '1'));
+    w.apply(trade(T0 + 5 * M + 1, '100', '1')); // closes T0 … T0+4m; history keeps +3m, +4m
+    w.drainClosed();
+    w.apply(trade(T0 + 20_000, '100', '1')); // 1m: dropped; 1h: inside the open bar
+    expect(w.drainClosed()).toEqual([]);
+    expect(w.stats).toMatchObject({ late: 1, droppedLate: 1, corrections: 0 });
+    expect(w.openCandles().find((c) => c.tf === '1h')!.trades).toBe(3);
+    w.apply(trade(T0 + 3 * M + 5_000, '100', '1')); // still in history
+    expect(pick(w.drainClosed(), (c) => [c.tf, c.openTime, c.trades])).toEqual([['1m', T0 + 3 * M, 1]]);
+    w.apply(trade(T0 - M, '100', '1')); // before the first bar of both timeframes
+    expect(w.drainClosed()).toEqual([]);
+    expect(w.stats.droppedLate).toBe(2);
+  });
+
+  it('is exact beyond 2^53 (bigint path)', () => {
+    const w = windows();
+    w.apply(trade(T0, '123456789012345678.123456789', '1000000000.000000001'));
+    const c = w.openCandles()[0]!;
+    expect(c.quoteVolume).toBe('123456789012345678246913578.012345678123456789');
+    expect(c.volume).toBe('1000000000.000000001');
+    expect(c.vwap).toBe('123456789012345678.1234567890000');
+  });
+
+  it('validates its configuration', () => {
+    expect(() => windows({ timeframes: ['2m' as never] })).toThrow(/timeframe/);
+    expect(() => windows({ vwapWindows: ['90ms'] })).toThrow(/duration/);
+    expect(() => windows({ session: { timeZone: 'Mars/Olympus', open: '09:30', close: '16:00' } })).toThrow(RangeError);
+    expect(() => windows({ session: { timeZone: 'UTC', open: '9:30', close: '16:00' } })).toThrow(/session/);
+    expect(() => windows({ historySize: -1 })).toThrow(/historySize/);
+    expect(() => SymbolWindows.fromSnapshot({ ...windows().toSnapshot(), v: 2 as 1 })).toThrow(/version/);
+  });
+});
+
+describe('SymbolWindows rolling VWAP', () => {
+  it('slides per second over (S − w, S] and is null without volume', () => {
+    const w = windows({ vwapWindows: ['10s', '1m'] });
+    expect(w.vwaps()).toEqual({ '10s': null, '1m': null });
+    w.apply(trade(T0, '10', '1'));
+    w.apply(trade(T0 + 5_000, '20', '1'));
+    w.apply(trade(T0 + 30_000, '30', '2'));
+    expect(w.vwaps()).toEqual({ '10s': '30.0000', '1m': '22.5000' }); // 90 / 4
+    w.advance(T0 + 41_000);
+    expect(w.vwaps()).toEqual({ '10s': null, '1m': '22.5000' });
+    w.advance(T0 + 65_000);
+    expect(w.vwaps()).toEqual({ '10s': null, '1m': '30.0000' });
+    w.apply(trade(T0 + 64_500, '40', '2')); // out of order, inside both windows
+    expect(w.vwaps()).toEqual({ '10s': '40.0000', '1m': '35.0000' });
+    w.advance(T0 + 10 * M);
+    expect(w.vwaps()).toEqual({ '10s': null, '1m': null });
+  });
+});
+
+describe('SymbolWindows sessions', () => {
+  const NY: SessionConfig = { timeZone: 'America/New_York', open: '09:30', close: '16:00', holidays: ['2024-03-12'] };
+  const at = (iso: string) => Date.parse(iso);
+
+  it('aligns bars to the open, cuts the last at the close, skips nights, weekends and holidays (DST aware)', () => {
+    const w = windows({ timeframes: ['1h', '4h', '1d'], session: NY });
+    w.apply(trade(at('2024-03-08T14:29:59Z'), '99', '1')); // Friday 09:29:59 EST: outside
+    expect(w.stats.outsideSession).toBe(1);
+    expect(w.openCandles()).toEqual([]);
+    w.apply(trade(at('2024-03-08T14:45:00Z'), '100', '1'));
+    expect(pick(w.openCandles(), (c) => [c.tf, c.openTime])).toEqual([
+      ['1h', at('2024-03-08T14:30:00Z')],
+      ['4h', at('2024-03-08T14:30:00Z')],
+      ['1d', at('2024-03-08T14:30:00Z')],
+    ]);
+    w.apply(trade(at('2024-03-08T20:59:59Z'), '101', '1'));
+    w.advance(at('2024-03-08T21:00:00Z')); // 16:00 EST close
+    const fri = w.drainClosed();
+    expect(pick(fri.filter((c) => c.tf === '4h'), (c) => [c.openTime, c.closeTime])).toEqual([
+      [at('2024-03-08T14:30:00Z'), at('2024-03-08T18:30:00Z') - 1],
+      [at('2024-03-08T18:30:00Z'), at('2024-03-08T21:00:00Z') - 1],
+    ]);
+    expect(fri.filter((c) => c.tf === '1h')).toHaveLength(7); // 14:30 … 20:30, the last one 30 min
+    expect(w.openCandles()).toEqual([]); // between sessions
+    w.advance(at('2024-03-11T13:29:59Z'));
+    expect(w.drainClosed()).toEqual([]); // no bars over the weekend
+    w.advance(at('2024-03-11T13:30:00Z')); // Monday 09:30 EDT
+    expect(w.openCandles().find((c) => c.tf === '1d')).toMatchObject({ openTime: at('2024-03-11T13:30:00Z'), open: '101', trades: 0 });
+    w.advance(at('2024-03-13T13:30:00Z')); // past the Tuesday holiday
+    const days = w.drainClosed().filter((c) => c.tf === '1d');
+    expect(pick(days, (c) => [c.openTime, c.closeTime, c.close, c.trades])).toEqual([[at('2024-03-11T13:30:00Z'), at('2024-03-11T20:00:00Z') - 1, '101', 0]]);
+    expect(w.openCandles().find((c) => c.tf === '1d')!.openTime).toBe(at('2024-03-13T13:30:00Z'));
+  });
+
+  it('computes session bounds through DST changes, gaps and overlaps', () => {
+    const berlin = new SessionCalendar({ timeZone: 'Europe/Berlin', open: '22:00', close: '21:00', weekdays: [1, 2, 3, 4, 5, 6, 7] });
+    const bar: Bar = { start: 0, end: 0 };
+    berlin.barOf(at('2024-03-31T10:00:00Z'), 86_400_000, bar);
+    expect(bar).toEqual({ start: at('2024-03-30T21:00:00Z'), end: at('2024-03-31T19:00:00Z') }); // 22 h session
+    berlin.barOf(at('2024-03-31T18:00:00Z'), 4 * 3_600_000, bar);
+    expect(bar).toEqual({ start: at('2024-03-31T17:00:00Z'), end: at('2024-03-31T19:00:00Z') });
+    expect(berlin.inSession(at('2024-03-31T19:30:00Z'))).toBe(false);
+    berlin.nextBar(at('2024-03-31T19:00:00Z'), 4 * 3_600_000, bar);
+    expect(bar.start).toBe(at('2024-03-31T20:00:00Z')); // 22:00 CEST
+
+    // Sunday 02:30 does not exist in New York on 2024-03-10: the open moves forward by the gap
+    const gap = new SessionCalendar({ timeZone: 'America/New_York', open: '02:30', close: '05:00', weekdays: [7] });
+    expect(gap.sessionFrom(at('2024-03-09T00:00:00Z'))).toEqual({ open: at('2024-03-10T07:30:00Z'), close: at('2024-03-10T09:00:00Z') });
+    // 01:30 happens twice on 2024-11-03: the first one (EDT) counts
+    const overlap = new SessionCalendar({ timeZone: 'America/New_York', open: '01:30', close: '03:00', weekdays: [7] });
+    expect(overlap.sessionFrom(at('2024-11-02T00:00:00Z'))).toEqual({ open: at('2024-11-03T05:30:00Z'), close: at('2024-11-03T08:00:00Z') });
+  });
+});
