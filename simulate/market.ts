@@ -170,8 +170,9 @@ export class SyntheticMarket {
   private readonly quoteRate: number;
   private readonly tickMs: number;
   private readonly cumWeights: number[];
-  private nextOrderAt = 0;
-  private nextQuoteAt = 0;
+  // NaN until the first tick (or start) anchors the schedule to a clock.
+  private nextOrderAt = NaN;
+  private nextQuoteAt = NaN;
   private hot = false;
   private regimeUntil = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -189,7 +190,7 @@ export class SyntheticMarket {
     this.burst = Math.min(0.95, Math.max(0, opts.burstiness ?? 0.3));
     this.tickMs = opts.tickMs ?? 5;
     const meanFills = 1 / (1 - 0.85 * this.burst);
-    // Hot periods (x4 rate, ~300 ms) among cold ones (~1200 ms) keep the requested mean.
+    // Hot periods (x4 rate, ~100 ms) among cold ones (~400 ms) keep the requested mean.
     const regimeFactor = this.burst > 0 ? 1.6 : 1;
     this.orderRate = opts.tradesPerSec / meanFills / regimeFactor;
     this.quoteRate = opts.quotesPerSec ?? Math.max(1, opts.tradesPerSec / 2);
@@ -301,6 +302,7 @@ export class SyntheticMarket {
   /** Releases every event scheduled up to now. */
   tick(now = Date.now()): void {
     if (this.isPaused) return;
+    if (Number.isNaN(this.nextOrderAt)) this.rebase(now);
     // Too far behind (blocked loop, overload): skip ahead rather than spiral.
     if (Math.min(this.nextOrderAt, this.nextQuoteAt) < now - 2000) this.rebase(now);
     for (let n = 0; n < 200_000; n++) {
@@ -322,7 +324,7 @@ export class SyntheticMarket {
     if (this.burst === 0) return this.rng.exp(1000 / this.orderRate);
     if (at >= this.regimeUntil) {
       this.hot = !this.hot;
-      this.regimeUntil = at + this.rng.exp(this.hot ? 300 : 1200);
+      this.regimeUntil = at + this.rng.exp(this.hot ? 100 : 400);
     }
     return this.rng.exp(1000 / (this.orderRate * (this.hot ? 4 : 1)));
   }
