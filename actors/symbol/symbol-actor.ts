@@ -50,6 +50,8 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   private lastLiveAt = 0;
   private candleAcks: Promise<unknown>[] = [];
   private applied = 0;
+  /** Wall clock when the last trade was applied (or the actor started). */
+  private lastAppliedAt = Date.now();
   /** Per timeframe, the latest openTime closed so far: an emission at or before it is a correction. */
   private closedUpTo: Record<string, number> = {};
 
@@ -76,7 +78,10 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   async receive(msg: SymbolMsg, ctx: ActorContext<SymbolMsg>): Promise<void> {
     if (msg.t === 'trade') return this.onTrade(msg.seq, msg.trade, ctx);
     if (msg.t === 'tick') {
-      this.windows.advance(msg.now - this.ports.timing.graceMs);
+      // Event time moves on with processing time since the last trade: a quiet live symbol closes
+      // its bar after the interval + grace, and a replay of old data does not jump to today.
+      const last = this.windows.lastTrade;
+      if (last) this.windows.advance(last.ts + (msg.now - this.lastAppliedAt) - this.ports.timing.graceMs);
       this.emitClosed();
       if (this.sinceSnapshot > 0 && Date.now() - this.lastSnapshotAt >= this.ports.timing.snapshotEveryMs) await this.snapshot();
       return;
@@ -118,6 +123,7 @@ export class SymbolActor implements Behavior<SymbolMsg> {
       }
     }
     this.applied++;
+    this.lastAppliedAt = Date.now();
     m.applied.inc({ shard });
     if (this.windows.stats.late !== lateBefore) m.late.inc({ shard });
     this.emitClosed();
