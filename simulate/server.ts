@@ -57,6 +57,7 @@ class Client implements SimClient {
   awaitingPongSince = 0;
   lastData: string | undefined;
   replay: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  expiry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
@@ -116,6 +117,7 @@ class SimulatorServer implements Simulator {
     malformedSent: 0,
     drops: 0,
     limitDisconnects: 0,
+    expiredConnections: 0,
     subscribeMessages: 0,
     messagesReceived: 0,
     replayFramesSent: 0,
@@ -256,6 +258,17 @@ class SimulatorServer implements Simulator {
     });
     ws.on('close', () => this.forget(c));
     ws.on('error', () => {});
+    const lifetime = this.opts.maxConnectionMs ?? this.proto.maxConnectionMs;
+    if (lifetime !== null && lifetime > 0) {
+      c.expiry = setTimeout(() => {
+        if (c.closing) return;
+        c.closing = true;
+        this.counters.expiredConnections++;
+        c.ws.close(1000, 'connection lifetime reached');
+        setTimeout(() => c.ws.terminate(), 1000).unref?.();
+      }, lifetime);
+      c.expiry.unref?.();
+    }
     if (this.market) this.control(c, this.proto.open(c));
     if (topics.length > 0) {
       this.subscribe(c, [...new Set(topics)]);
@@ -267,6 +280,7 @@ class SimulatorServer implements Simulator {
 
   private forget(c: Client): void {
     c.closing = true;
+    if (c.expiry) clearTimeout(c.expiry);
     if (c.replay) {
       clearTimeout(c.replay as NodeJS.Timeout);
       clearImmediate(c.replay as NodeJS.Immediate);
@@ -365,7 +379,7 @@ class SimulatorServer implements Simulator {
   // ---- sending --------------------------------------------------------------------------
 
   private write(c: Client, data: string | Buffer, binary = false): boolean {
-    if (c.closing) return false;
+    if (c.closing || c.ws.readyState !== c.ws.OPEN) return false;
     const now = Date.now();
     if (c.stalledUntil > now) return false;
     if (c.ws.bufferedAmount > this.maxBuffered) {
@@ -410,7 +424,8 @@ class SimulatorServer implements Simulator {
   }
 
   private sendMalformed(c: Client): void {
-    const source = c.lastData ?? '{"e":"trade","E":0,"s":"BTCUSDT","t":1,"p":"1.0","q":"1.0","T":0,"m":false,"M":true}';
+    // Before any data frame, a stand-in carrying the venue's critical fields.
+    const source = c.lastData ?? JSON.stringify(Object.fromEntries(this.proto.criticalKeys.map((k) => [k, '1.0'])));
     const m = malformedFrame(source, this.proto.criticalKeys, this.malRng);
     if (!this.write(c, m.data, m.binary)) return;
     this.counters.malformedSent++;

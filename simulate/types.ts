@@ -66,6 +66,8 @@ export interface SimulatorOptions {
   /** Server WebSocket ping period where the venue pings (Binance: 20 s), and how long a pong may take (60 s). */
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
+  /** Connection lifetime after which the server closes it (1000, as Binance does at 24 h); default the venue's. */
+  maxConnectionMs?: number;
   /** Trades kept per symbol for REST backfill; default 500 000. */
   historyLimit?: number;
   /** A client whose unsent backlog exceeds this is cut off as a slow consumer; default 64 MiB. */
@@ -133,6 +135,8 @@ export interface SimStats {
   drops: number;
   /** Connections closed for breaking a limit, not answering pings, or not reading fast enough. */
   limitDisconnects: number;
+  /** Connections closed for reaching the venue's maximum lifetime (Binance 24 h). */
+  expiredConnections: number;
   violations: Record<string, number>;
   subscribeMessages: number;
   messagesReceived: number;

@@ -62,6 +62,7 @@ export function binance(ctx: VenueContext): VenueProtocol {
     },
     banStatus: 418,
     pingMs: 20_000,
+    maxConnectionMs: 86_400_000,
     heartbeatMs: null,
     criticalKeys: ['p', 'q', 'T', 'a', 't', 'm', 'b', 'B', 'A', 'u'],
     wsPath: '',

@@ -76,6 +76,7 @@ export function bybit(ctx: VenueContext): VenueProtocol {
     },
     banStatus: 403,
     pingMs: null,
+    maxConnectionMs: null,
     heartbeatMs: null,
     criticalKeys: ['p', 'v', 'T', 'S', 'i', 'b', 'a', 'u'],
     wsPath: '/v5/public/spot',

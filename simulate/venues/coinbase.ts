@@ -53,6 +53,7 @@ export function coinbase(ctx: VenueContext): VenueProtocol {
     },
     banStatus: 429,
     pingMs: null,
+    maxConnectionMs: null,
     heartbeatMs: 1000,
     criticalKeys: ['price', 'size', 'side', 'trade_id', 'time', 'product_id', 'best_bid', 'best_ask', 'best_bid_size', 'best_ask_size'],
     wsPath: '/',

@@ -73,6 +73,7 @@ export function kraken(ctx: VenueContext): VenueProtocol {
     },
     banStatus: 429,
     pingMs: null,
+    maxConnectionMs: null,
     heartbeatMs: 1000,
     criticalKeys: ['price', 'qty', 'side', 'trade_id', 'timestamp', 'symbol', 'bid', 'ask', 'bid_qty', 'ask_qty'],
     wsPath: '/v2',
@@ -114,7 +115,7 @@ export function kraken(ctx: VenueContext): VenueProtocol {
       }
       if (method === 'subscribe' && snapshot) {
         const want = wantSnapshot.get(client) ?? new Set<string>();
-        for (const t of topics) want.add(t);
+        for (const t of topics) if (!client.topics.has(t)) want.add(t);
         wantSnapshot.set(client, want);
       }
       return { op: method, topics, id: reqId, raw: { channel, syms, snapshot, trigger } };

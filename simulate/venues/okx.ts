@@ -60,6 +60,7 @@ export function okx(ctx: VenueContext): VenueProtocol {
     },
     banStatus: 429,
     pingMs: null,
+    maxConnectionMs: null,
     heartbeatMs: null,
     criticalKeys: ['px', 'sz', 'side', 'tradeId', 'ts', 'instId', 'asks', 'bids', 'bidPx', 'askPx', 'bidSz', 'askSz'],
     wsPath: '/ws/v5/public',

@@ -61,6 +61,8 @@ export interface VenueProtocol {
   readonly banStatus: number;
   /** Server WebSocket ping period (Binance); null where clients ping at application level. */
   readonly pingMs: number | null;
+  /** The venue ends every connection after this long (Binance: 24 h); null if it does not. */
+  readonly maxConnectionMs: number | null;
   /** App-level heartbeat tick (Coinbase, Kraken); null if none. */
   readonly heartbeatMs: number | null;
   /** Fields the malformed-frame generator breaks (trade and quote fields a parser must read). */

@@ -142,6 +142,16 @@ describe('binance simulator: streams', () => {
   });
 });
 
+describe('binance simulator: connection lifetime', () => {
+  it('closes a connection at the maximum lifetime (24 h on Binance), as a normal close', async () => {
+    const s = await sim({ maxConnectionMs: 200 });
+    const c = await client(`${s.wsUrl}/ws`);
+    const closed = await Promise.race([c.closed, sleep(2000).then(() => null)]);
+    expect(closed).toEqual({ code: 1000, reason: 'connection lifetime reached' });
+    expect(s.stats().expiredConnections).toBe(1);
+  });
+});
+
 describe('binance simulator: REST backfill', () => {
   it('aggTrades and historicalTrades return every trade generated, identical to the WS frames, including trades made while a client was dropped', async () => {
     const s = await sim({ synthetic: { symbols: ['BTC-USDT'], tradesPerSec: 300, seed: 11, burstiness: 0.5 } });
