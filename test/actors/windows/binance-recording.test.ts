@@ -1,7 +1,7 @@
 /**
  * Realistic check against the exchange's own numbers: the aggTrade frames of the Binance
- * recordings, aggregated by SymbolWindows, must give the kline_1m frames' o/h/l/c/v/q/n
- * exactly — for every kline frame whose trades (ids f…L) are all in the recording.
+ * recordings, aggregated by SymbolWindows, must give the kline_1m frames' o/h/l/c/v/q/n (and
+ * V, taker buy volume) exactly — for every kline frame whose trades (ids f…L) are all in the recording.
  * Frames whose minute began before the recording started cannot be rebuilt from scratch; for
  * those we check the increment between two frames of the same minute instead.
  */
@@ -30,6 +30,8 @@ interface Kline {
   c: string;
   v: string;
   q: string;
+  /** Taker buy base volume. */
+  V: string;
   n: number;
   x: boolean;
 }
@@ -78,7 +80,7 @@ describe('SymbolWindows vs Binance kline_1m frames in the recordings', () => {
     // [file, minutes rebuilt in full, increments checked]
     ['BINANCE_US.ws.1.0', ['OMGBUSD@1633998300000'], 3],
     ['BINANCE.ws.1.0', ['LRCBTC@1633998480000'], 0],
-  ])('%s: o/h/l/c/v/q/n equal the exchange’s as exact decimals', async (file, wantFull, wantIncrements) => {
+  ])('%s: o/h/l/c/v/q/n/V equal the exchange’s as exact decimals', async (file, wantFull, wantIncrements) => {
     const { aggs, klines } = await load(file);
     const full: string[] = [];
     for (const k of klines) {
@@ -92,6 +94,7 @@ describe('SymbolWindows vs Binance kline_1m frames in the recordings', () => {
       expect({ o: c.open, h: c.high, l: c.low, c: c.close, n: c.trades }).toEqual({ o: k.o, h: k.h, l: k.l, c: k.c, n: k.n });
       expect(eq(c.volume, k.v), `v ${c.volume} vs ${k.v}`).toBe(true);
       expect(eq(c.quoteVolume, k.q), `q ${c.quoteVolume} vs ${k.q}`).toBe(true);
+      expect(eq(c.buyVolume, k.V), `V ${c.buyVolume} vs ${k.V}`).toBe(true);
       expect([c.firstTradeId, c.lastTradeId]).toEqual([trades[0]!.id, trades[trades.length - 1]!.id]);
       full.push(`${k.s}@${k.t}`);
     }
@@ -109,6 +112,7 @@ describe('SymbolWindows vs Binance kline_1m frames in the recordings', () => {
       const c = candleOf(trades, k2.t);
       expect(eq(c.volume, formatDecimal(sub(parseDecimal(k2.v), parseDecimal(k1.v))))).toBe(true);
       expect(eq(c.quoteVolume, formatDecimal(sub(parseDecimal(k2.q), parseDecimal(k1.q))))).toBe(true);
+      expect(eq(c.buyVolume, formatDecimal(sub(parseDecimal(k2.V), parseDecimal(k1.V))))).toBe(true);
       expect(c.trades).toBe(k2.n - k1.n);
       expect(c.close).toBe(k2.c);
       increments++;

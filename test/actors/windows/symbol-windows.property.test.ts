@@ -37,10 +37,11 @@ interface Step {
   count: number | undefined;
 }
 
-function stepArb(maxGap: number, price = priceArb): fc.Arbitrary<Step> {
+/** `dense`: mostly sub-second spacing, so nearly every second has trades (VWAP ring edges). */
+function stepArb(maxGap: number, price = priceArb, dense = false): fc.Arbitrary<Step> {
   return fc.record({
     dt: fc.oneof(
-      { weight: 12, arbitrary: fc.integer({ min: 0, max: 1_500 }) },
+      { weight: dense ? 60 : 12, arbitrary: fc.integer({ min: 0, max: 1_500 }) },
       { weight: 3, arbitrary: fc.integer({ min: 1_000, max: 90_000 }) },
       { weight: 1, arbitrary: fc.integer({ min: 60_000, max: maxGap }) },
       { weight: 2, arbitrary: fc.integer({ min: -3_000, max: -1 }) }, // out of order
@@ -247,7 +248,7 @@ describe('SymbolWindows against the reference (property)', () => {
     fc.assert(
       fc.property(
         cfgArb,
-        fc.array(stepArb(3 * 3_600_000), { minLength: 1, maxLength: 80 }).chain((steps) => fc.tuple(fc.constant(steps), fc.integer({ min: 0, max: steps.length * 2 }))),
+        fc.boolean().chain((dense) => fc.array(stepArb(3 * 3_600_000, priceArb, dense), { minLength: 1, maxLength: 80 })).chain((steps) => fc.tuple(fc.constant(steps), fc.integer({ min: 0, max: steps.length * 2 }))),
         (cfg, [steps, cutAt]) => {
           const events = toEvents(Date.UTC(2024, 2, 8, 14, 20), steps);
           const cut = Math.min(cutAt, events.length - 1);
