@@ -1,15 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import type { ActorContext, Behavior } from '../../runtime/actor/index.js';
 import type { Logger } from '../../runtime/logger.js';
 import { SlidingWindowLimit, type RateLimiter } from '../../runtime/rate-limit.js';
 import type { Trade } from '../../schemas/trade.js';
-import { feedMetrics } from './feed-metrics.js';
+import { feedMetrics, type FeedStats, type ReconnectCause } from './feed-metrics.js';
 import type { GapTracker } from './gap-tracker.js';
 import type { MarketPublisher } from './market-publisher.js';
-import { clearParseOutput, newParseOutput, type FeedChannel, type ParseOutput, type VenueAdapter } from './venues/types.js';
+import { clearParseOutput, newParseOutput, type FeedChannel, type FrameReject, type ParseOutput, type VenueAdapter } from './venues/types.js';
 
 export type FeedMsg =
-  | { t: 'frame'; data: Buffer; recvTs: number; socket: number }
+  | { t: 'frame'; data: Buffer; recvTs: number; gen: number }
   | { t: 'subscribe'; symbols: string[] }
   | { t: 'unsubscribe'; symbols: string[] }
   | { t: 'rotate' };
@@ -24,12 +25,21 @@ export interface ConnectionSlot {
   lastFrameAt: number | null;
   connected: boolean;
   incarnations: number;
+  /** Socket generation, increasing across incarnations; every frame carries the one it came from. */
+  gen: number;
+  /**
+   * The adapter of each recent socket, by generation. Frames still queued when a socket died are
+   * parsed by the next incarnation with the adapter that knew that socket's subscriptions.
+   */
+  parsers: Map<number, VenueAdapter>;
+  /** Why the previous incarnation ended, for the reconnect metric. */
+  endCause: ReconnectCause | null;
 }
 
 export interface FeedTimings {
   /** No frame for this long → reconnect. */
   silenceMs: number;
-  /** Open a replacement connection after this age (Binance cuts at 24 h). */
+  /** Open a replacement connection after this age (Binance cuts at 24 h); 0 = never. */
   rotateAfterMs: number;
   /** Keep the old connection this long after the new one delivers data. */
   rotateOverlapMs: number;
@@ -45,6 +55,7 @@ export interface FeedConnectionDeps {
   restUrl: string | undefined;
   slot: ConnectionSlot;
   publisher: MarketPublisher;
+  stats: FeedStats;
   /** Connection attempts per IP, shared by every connection of the venue. */
   connectLimit: RateLimiter;
   /** Last trade of a symbol already stored in MD_TRADES (seeds gap detection after a crash). */
@@ -53,49 +64,65 @@ export interface FeedConnectionDeps {
   log: Logger;
 }
 
+/** One open WebSocket with its own protocol state and outgoing message budget. */
+interface Link {
+  ws: WebSocket;
+  gen: number;
+  adapter: VenueAdapter;
+  out: RateLimiter | null;
+  openedAt: number;
+}
+
+/** Sockets kept parseable after they closed (their frames may still be queued). */
+const PARSERS_KEPT = 4;
+const BACKFILL_TIMEOUT_MS = 10_000;
+const BACKFILL_ATTEMPTS = 3;
+
 /**
  * One venue WebSocket connection as an actor: frames arrive as messages and are handled one at
  * a time (parse → classify → publish), so back-pressure from JetStream pauses the socket. A
  * failure (close, error, silence, lost publish) fails the incarnation and the venue's supervisor
- * reconnects with back-off; the slot keeps the subscriptions and the gap tracker.
+ * reconnects with back-off; the slot keeps the subscriptions, the gap tracker and the parsers of
+ * recent sockets, so frames received before the failure are still published.
  */
 export class FeedConnection implements Behavior<FeedMsg> {
-  private adapter!: VenueAdapter;
-  private socket: WebSocket | null = null;
-  private socketGen = 0;
-  private replacement: { ws: WebSocket; gen: number } | null = null;
-  private outLimit: RateLimiter | null = null;
+  private link: Link | null = null;
+  /** The next connection during a rotation, receiving in parallel until promoted. */
+  private replacement: Link | null = null;
   private readonly out: ParseOutput = newParseOutput();
   private readonly timers: NodeJS.Timeout[] = [];
+  private promoteTimer: NodeJS.Timeout | null = null;
   private reqId = 1;
   private ctx!: ActorContext<FeedMsg>;
+  private readonly onLost = (err: unknown): void => this.failWith('publish', err);
 
   constructor(private readonly deps: FeedConnectionDeps) {}
 
   async preStart(ctx: ActorContext<FeedMsg>): Promise<void> {
     this.ctx = ctx;
-    const { slot, timings, venue } = this.deps;
-    this.adapter = this.deps.createAdapter();
-    const lim = this.adapter.limits.messagesPerConnection;
-    // A small margin on the window: the venue counts on its clock, we send on ours.
-    if (lim) this.outLimit = new SlidingWindowLimit({ limit: lim.count, windowMs: lim.perMs + 100 });
-    if (slot.incarnations++ > 0) feedMetrics.reconnects.inc({ venue, cause: 'restart' });
+    ctx.signal.addEventListener('abort', () => this.cleanup(), { once: true });
+    const { slot, timings, stats } = this.deps;
+    if (slot.incarnations++ > 0) stats.reconnect(slot.endCause ?? 'error');
+    // Until this incarnation says otherwise, an end here means the connect itself failed.
+    slot.endCause = 'connect-failed';
 
-    if (!this.deps.connectLimit.tryTake()) {
-      feedMetrics.rateLimited.inc({ venue, what: 'connect' });
-      await this.deps.connectLimit.take(1, ctx.signal);
-    }
-    this.socket = await this.open(++this.socketGen);
+    const link = await this.connect();
+    this.link = link;
     slot.connected = true;
-    feedMetrics.connected.inc({ venue });
+    feedMetrics.connected.inc({ venue: this.deps.venue });
+    slot.endCause = 'error';
     await this.seedGaps([...slot.symbols]);
-    await this.sendAll(this.socket, this.adapter.subscribeFrames([...slot.symbols], slot.channels, () => this.reqId++));
+    await this.sendAll(link, link.adapter.subscribeFrames([...slot.symbols], slot.channels, this.nextReqId));
 
-    const ping = this.adapter.appPing;
-    if (ping) this.every(ping.intervalMs, () => this.sendLimited(this.socket, ping.frame()));
-    this.every(Math.max(250, Math.floor(timings.silenceMs / 4)), () => this.watchdog());
-    if (timings.rotateAfterMs > 0) this.timers.push(setTimeout(() => ctx.self.trySend({ t: 'rotate' }), timings.rotateAfterMs));
-    ctx.log.info({ symbols: slot.symbols.size, url: this.deps.wsUrl }, 'feed connected');
+    const ping = link.adapter.appPing;
+    if (ping) {
+      this.every(ping.intervalMs, () => {
+        for (const l of [this.link, this.replacement]) if (l) void this.sendLimited(l, ping.frame()).catch(() => undefined);
+      });
+    }
+    this.every(Math.max(100, Math.min(1000, Math.floor(timings.silenceMs / 4))), () => this.watchdog());
+    this.scheduleRotation();
+    ctx.log.info({ symbols: slot.symbols.size, gen: link.gen }, 'feed connected');
   }
 
   async receive(msg: FeedMsg): Promise<void> {
@@ -103,15 +130,19 @@ export class FeedConnection implements Behavior<FeedMsg> {
       case 'frame':
         return this.onFrame(msg);
       case 'subscribe': {
-        const fresh = msg.symbols.filter((s) => !this.deps.slot.symbols.has(s));
-        for (const s of fresh) this.deps.slot.symbols.add(s);
+        const { slot } = this.deps;
+        const fresh = msg.symbols.filter((s) => !slot.symbols.has(s));
+        for (const s of fresh) slot.symbols.add(s);
+        if (fresh.length === 0) return;
         await this.seedGaps(fresh);
-        if (this.socket && fresh.length) await this.sendAll(this.socket, this.adapter.subscribeFrames(fresh, this.deps.slot.channels, () => this.reqId++));
+        for (const l of [this.link, this.replacement]) if (l) await this.sendAll(l, l.adapter.subscribeFrames(fresh, slot.channels, this.nextReqId));
         return;
       }
       case 'unsubscribe': {
-        const gone = msg.symbols.filter((s) => this.deps.slot.symbols.delete(s));
-        if (this.socket && gone.length) await this.sendAll(this.socket, this.adapter.unsubscribeFrames(gone, this.deps.slot.channels, () => this.reqId++));
+        const { slot } = this.deps;
+        const gone = msg.symbols.filter((s) => slot.symbols.delete(s));
+        if (gone.length === 0) return;
+        for (const l of [this.link, this.replacement]) if (l) await this.sendAll(l, l.adapter.unsubscribeFrames(gone, slot.channels, this.nextReqId));
         return;
       }
       case 'rotate':
@@ -120,123 +151,178 @@ export class FeedConnection implements Behavior<FeedMsg> {
   }
 
   postStop(): void {
+    this.cleanup();
+  }
+
+  /**
+   * Runs when the incarnation ends (its signal aborts), also when it failed during preStart and
+   * postStop is therefore skipped: timers and sockets must never outlive their incarnation.
+   */
+  private cleanup(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.length = 0;
-    for (const ws of [this.socket, this.replacement?.ws]) {
-      if (!ws) continue;
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-      ws.terminate();
-    }
+    for (const l of [this.link, this.replacement]) if (l) discard(l.ws, 'terminate');
     if (this.deps.slot.connected) feedMetrics.connected.dec({ venue: this.deps.venue });
     this.deps.slot.connected = false;
-    this.socket = null;
+    this.link = null;
     this.replacement = null;
   }
 
+  // ---- frames -----------------------------------------------------------------------------
+
   private async onFrame(msg: Extract<FeedMsg, { t: 'frame' }>): Promise<void> {
-    const { slot, venue, publisher } = this.deps;
-    if (msg.socket !== this.socketGen && msg.socket !== this.replacement?.gen) return;
+    const { slot, stats, publisher } = this.deps;
+    const adapter = slot.parsers.get(msg.gen);
+    if (adapter === undefined) {
+      stats.frame('stale');
+      return;
+    }
     slot.lastFrameAt = msg.recvTs;
-    if (this.replacement && msg.socket === this.replacement.gen) this.promoteReplacementSoon();
-    const raw = msg.data.toString('utf8');
+    if (this.replacement !== null && msg.gen === this.replacement.gen) this.promoteSoon();
     const out = this.out;
-    const cls = this.adapter.parse(raw, msg.recvTs, out);
-    feedMetrics.frames.inc({ venue, class: cls.startsWith('ignored:') ? 'ignored' : cls });
+    // ws is told not to validate UTF-8 (a bad text frame would close the connection and lose
+    // everything queued behind it); the check is here, so such a frame is one DLQ entry instead.
+    const cls = isUtf8(msg.data) ? adapter.parse(msg.data.toString('utf8'), msg.recvTs, out) : encodingReject(out);
+    stats.frame(cls);
     try {
       for (const r of out.rejects) {
         const { stored } = await publisher.reject(r, msg.data, this.deps.wsUrl);
-        stored.catch((err: unknown) => this.ctx.fail(err));
+        stored.catch(this.onLost);
       }
-      for (const trade of out.trades) await this.publishTrade(trade);
+      for (const trade of out.trades) await this.publishTrade(adapter, trade);
       for (const q of out.quotes) await publisher.quote(q);
     } finally {
       clearParseOutput(out);
     }
   }
 
-  private async publishTrade(trade: Trade): Promise<void> {
-    const seq = this.adapter.tradeSeq?.(trade);
-    if (seq) {
-      const verdict = this.deps.slot.gaps.observe(trade.symbol, seq.first, seq.last);
-      if (verdict.kind === 'repeat') return; // overlap after reconnect/rotation: already published
-      if (verdict.kind === 'gap') await this.fillGap(trade, verdict.from, verdict.to);
+  private async publishTrade(adapter: VenueAdapter, trade: Trade): Promise<void> {
+    const seq = adapter.tradeSeq?.(trade);
+    if (!seq) {
+      const { stored } = await this.deps.publisher.trade(trade);
+      stored.catch(this.onLost);
+      return;
     }
+    const gaps = this.deps.slot.gaps;
+    const stats = this.deps.stats;
+    const verdict = gaps.observe(trade.symbol, seq.first, seq.last);
+    if (verdict.kind === 'repeat') {
+      stats.repeat(); // overlap after reconnect/rotation: already published
+      return;
+    }
+    if (verdict.kind === 'gap') await this.fillGap(adapter, trade, verdict.from, verdict.to);
     const { stored } = await this.deps.publisher.trade(trade);
     stored.catch((err: unknown) => {
-      // Not stored: forget the position so the next incarnation re-seeds from MD_TRADES and backfills.
-      this.deps.slot.gaps.forget(trade.symbol);
-      this.ctx.fail(err);
+      // Not stored: move the position back so the next trade reveals the hole and backfills it.
+      gaps.rewind(trade.symbol, seq.first - 1);
+      this.failWith('publish', err);
     });
   }
 
   /** Publishes trades [from, to] from the venue's REST API before the live trade that revealed the gap. */
-  private async fillGap(live: Trade, from: number, to: number): Promise<void> {
-    const { venue, log } = this.deps;
-    feedMetrics.gapsDetected.inc({ venue });
-    const source = this.adapter.backfill;
+  private async fillGap(adapter: VenueAdapter, live: Trade, from: number, to: number): Promise<void> {
+    const { stats, log } = this.deps;
+    stats.gap();
+    const source = adapter.backfill;
     const missing = to - from + 1;
     if (!source || !this.deps.restUrl || missing > this.deps.timings.maxBackfill) {
-      feedMetrics.gapTradesMissing.inc({ venue }, missing);
+      stats.unfilled(missing);
       log.warn({ symbol: live.symbol, from, to, missing, reason: source ? 'too large' : 'no backfill source' }, 'trade id gap not filled');
       return;
     }
     let next = from;
-    try {
-      while (next <= to) {
-        const limit = Math.min(source.maxPerRequest, to - next + 1);
-        const url = this.deps.restUrl + source.path(live.venueSymbol, next, limit);
-        const res = await fetch(url, { signal: AbortSignal.any([this.ctx.signal, AbortSignal.timeout(10_000)]) });
-        if (!res.ok) throw new Error(`backfill ${url} answered ${res.status}`);
-        const body = await res.text();
-        const trades = source.parse(body, live, Date.now());
-        if (trades.length === 0) break;
-        for (const t of trades) {
-          const s = this.adapter.tradeSeq?.(t);
-          if (!s || s.last < next || s.first > to) continue;
-          const { stored } = await this.deps.publisher.trade(t);
-          stored.catch((err: unknown) => this.ctx.fail(err));
-          feedMetrics.backfilled.inc({ venue });
-          next = s.last + 1;
+    let failures = 0;
+    while (next <= to) {
+      const limit = Math.min(source.maxPerRequest, to - next + 1);
+      let trades: Trade[];
+      try {
+        trades = await this.fetchTrades(source.path(live.venueSymbol, next, limit), (body) => source.parse(body, live, Date.now()));
+      } catch (err) {
+        if (this.ctx.signal.aborted) throw err;
+        if (++failures >= BACKFILL_ATTEMPTS) {
+          log.warn({ symbol: live.symbol, from: next, to, err: (err as Error).message }, 'backfill failed');
+          break;
         }
-        if (trades.length < limit) break;
+        continue;
       }
-    } catch (err) {
-      if (this.ctx.signal.aborted) throw err;
-      log.warn({ symbol: live.symbol, from: next, to, err: (err as Error).message }, 'backfill failed');
+      let published = 0;
+      for (const t of trades) {
+        const s = adapter.tradeSeq?.(t);
+        if (!s || s.last < next || s.first > to) continue;
+        const { stored } = await this.deps.publisher.trade(t);
+        stored.catch(this.onLost);
+        published++;
+        next = s.last + 1;
+      }
+      stats.backfill(published);
+      if (published === 0) break; // the venue has nothing more in the range
     }
-    if (next > to) feedMetrics.gapsFilled.inc({ venue });
+    if (next > to) stats.gapFilled();
     else {
-      feedMetrics.gapTradesMissing.inc({ venue }, to - next + 1);
+      stats.unfilled(to - next + 1);
       log.warn({ symbol: live.symbol, from: next, to, missing: to - next + 1 }, 'trade id gap partly filled');
     }
   }
 
+  private async fetchTrades(path: string, parse: (body: string) => Trade[]): Promise<Trade[]> {
+    const url = this.deps.restUrl + path;
+    const res = await fetch(url, { signal: AbortSignal.any([this.ctx.signal, AbortSignal.timeout(BACKFILL_TIMEOUT_MS)]) });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`backfill ${url} answered ${res.status}: ${body.slice(0, 200)}`);
+    return parse(body);
+  }
+
   /** After a crash nothing is in memory: the last trade stored in MD_TRADES says where we were. */
   private async seedGaps(symbols: string[]): Promise<void> {
-    if (!this.adapter.tradeSeq) return;
+    const adapter = this.link?.adapter;
+    if (!adapter?.tradeSeq) return;
     const { gaps } = this.deps.slot;
     await Promise.all(
       symbols
         .filter((s) => gaps.lastId(s) === undefined)
         .map(async (s) => {
-          const t = await this.deps.lastStoredTrade(s).catch(() => null);
-          const seq = t ? this.adapter.tradeSeq?.(t) : null;
+          const t = await this.deps.lastStoredTrade(s);
+          const seq = t ? adapter.tradeSeq?.(t) : null;
           if (seq) gaps.seed(s, seq.last);
         }),
     );
   }
 
+  // ---- sockets ----------------------------------------------------------------------------
+
+  /** Opens a socket (within the venue's connect limit) with a fresh adapter, registered for its frames. */
+  private async connect(): Promise<Link> {
+    const { slot, stats } = this.deps;
+    if (!this.deps.connectLimit.tryTake()) {
+      feedMetrics.rateLimited.inc({ venue: stats.venue, what: 'connect' });
+      await this.deps.connectLimit.take(1, this.ctx.signal);
+    }
+    const gen = ++slot.gen;
+    const adapter = this.deps.createAdapter();
+    slot.parsers.set(gen, adapter);
+    slot.parsers.delete(gen - PARSERS_KEPT);
+    const lim = adapter.limits.messagesPerConnection;
+    // One message of the budget stays free for the pong answering the venue's ping (Binance
+    // counts pings and pongs), and a small margin on the window: the venue counts on its clock.
+    const out = lim ? new SlidingWindowLimit({ limit: Math.max(1, lim.count - 1), windowMs: lim.perMs + 100 }) : null;
+    const ws = await this.open(gen);
+    return { ws, gen, adapter, out, openedAt: Date.now() };
+  }
+
   private open(gen: number): Promise<WebSocket> {
     const { ctx } = this;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.deps.wsUrl, { handshakeTimeout: this.deps.timings.connectTimeoutMs, perMessageDeflate: false });
-      const onAbort = () => ws.terminate();
+      const ws = new WebSocket(this.deps.wsUrl, {
+        handshakeTimeout: this.deps.timings.connectTimeoutMs,
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+      });
+      const onAbort = (): void => ws.terminate();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       ws.once('open', () => resolve(ws));
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        const msg: FeedMsg = { t: 'frame', data: buf, recvTs: Date.now(), socket: gen };
+        const msg: FeedMsg = { t: 'frame', data: buf, recvTs: Date.now(), gen };
         if (!ctx.self.trySend(msg)) {
           // Mailbox full: stop reading the socket until there is room (TCP back-pressure to the venue).
           ws.pause();
@@ -246,78 +332,131 @@ export class FeedConnection implements Behavior<FeedMsg> {
           );
         }
       });
-      ws.once('error', (err) => {
+      ws.on('error', (err) => {
         reject(err);
-        ctx.fail(err);
+        this.socketEnded(gen, 'error', err);
       });
       ws.once('close', (code, reason) => {
         ctx.signal.removeEventListener('abort', onAbort);
         const err = new Error(`venue closed the connection: ${code} ${reason.toString().slice(0, 100)}`);
         reject(err);
-        if (gen === this.socketGen) ctx.fail(err);
+        this.socketEnded(gen, 'closed', err);
       });
     });
   }
 
+  /** The current socket ending fails the incarnation; a replacement ending only aborts the rotation. */
+  private socketEnded(gen: number, cause: ReconnectCause, err: Error): void {
+    if (this.replacement?.gen === gen) {
+      this.deps.log.warn({ err: err.message }, 'replacement connection failed; retrying the rotation later');
+      discard(this.replacement.ws, 'terminate');
+      this.replacement = null;
+      this.later(Math.max(1000, this.deps.timings.rotateOverlapMs), () => this.ctx.self.trySend({ t: 'rotate' }));
+      return;
+    }
+    // While connecting (no link yet) the rejected open() fails the start by itself.
+    if (this.link !== null && this.link.gen === gen) this.failWith(cause, err);
+  }
+
+  private failWith(cause: ReconnectCause, err: unknown): void {
+    if (this.ctx.signal.aborted) return;
+    this.deps.slot.endCause = cause;
+    this.ctx.fail(err);
+  }
+
+  // ---- rotation ---------------------------------------------------------------------------
+
+  private scheduleRotation(): void {
+    const after = this.deps.timings.rotateAfterMs;
+    if (after > 0) this.later(after, () => this.ctx.self.trySend({ t: 'rotate' }));
+  }
+
+  /** Opens the next connection beside the current one; both deliver until the new one is promoted. */
   private async rotate(): Promise<void> {
-    if (this.replacement || !this.socket) return;
-    this.deps.log.info({ slot: this.deps.slot.id }, 'rotating connection before the venue cut-off');
-    await this.deps.connectLimit.take(1, this.ctx.signal);
-    const gen = ++this.socketGen;
-    // Frames of the old socket still count while both are open; the gap tracker drops repeats.
-    const old = this.socket;
-    this.socketGen = gen - 1;
-    const ws = await this.open(gen);
-    this.replacement = { ws, gen };
-    await this.sendAll(ws, this.adapter.subscribeFrames([...this.deps.slot.symbols], this.deps.slot.channels, () => this.reqId++));
-    this.timers.push(setTimeout(() => this.promote(old), this.deps.timings.rotateOverlapMs * 4));
+    if (this.replacement !== null || this.link === null) return;
+    this.deps.log.info({ gen: this.link.gen }, 'rotating connection before the venue cut-off');
+    let link: Link;
+    try {
+      link = await this.connect();
+    } catch (err) {
+      if (this.ctx.signal.aborted) throw err;
+      this.deps.log.warn({ err: (err as Error).message }, 'rotation connect failed; retrying later');
+      this.later(Math.max(1000, this.deps.timings.rotateOverlapMs), () => this.ctx.self.trySend({ t: 'rotate' }));
+      return;
+    }
+    this.replacement = link;
+    await this.sendAll(link, link.adapter.subscribeFrames([...this.deps.slot.symbols], this.deps.slot.channels, this.nextReqId));
+    // A quiet market may send nothing on the new socket for a while: promote anyway after a bound.
+    this.later(this.deps.timings.rotateOverlapMs + this.deps.timings.silenceMs, () => this.promote(link));
   }
 
-  private promoteTimer: NodeJS.Timeout | null = null;
-  private promoteReplacementSoon(): void {
-    if (this.promoteTimer || !this.socket) return;
-    const old = this.socket;
-    this.promoteTimer = setTimeout(() => this.promote(old), this.deps.timings.rotateOverlapMs);
-    this.timers.push(this.promoteTimer);
+  private promoteSoon(): void {
+    if (this.promoteTimer !== null) return;
+    const rep = this.replacement!;
+    this.promoteTimer = this.later(this.deps.timings.rotateOverlapMs, () => this.promote(rep));
   }
 
-  private promote(old: WebSocket): void {
-    const rep = this.replacement;
-    if (!rep || this.socket !== old) return;
-    this.socket = rep.ws;
-    this.socketGen = rep.gen;
+  private promote(rep: Link): void {
+    if (this.replacement !== rep || this.link === null) return;
+    const old = this.link;
+    this.link = rep;
     this.replacement = null;
     this.promoteTimer = null;
-    old.removeAllListeners();
-    old.on('error', () => undefined);
-    old.close();
-    feedMetrics.reconnects.inc({ venue: this.deps.venue, cause: 'rotation' });
-    if (this.deps.timings.rotateAfterMs > 0) this.timers.push(setTimeout(() => this.ctx.self.trySend({ t: 'rotate' }), this.deps.timings.rotateAfterMs));
+    // Close politely; its frames still queued are parsed with its adapter (kept in slot.parsers).
+    discard(old.ws, 'close');
+    this.deps.stats.reconnect('rotation');
+    this.scheduleRotation();
   }
 
+  // ---- liveness and sending ---------------------------------------------------------------
+
   private watchdog(): void {
-    const last = this.deps.slot.lastFrameAt;
-    feedMetrics.lastMessageAge.set({ venue: this.deps.venue }, last ? (Date.now() - last) / 1000 : 0);
-    if (last !== null && Date.now() - last > this.deps.timings.silenceMs) {
-      feedMetrics.reconnects.inc({ venue: this.deps.venue, cause: 'silence' });
-      this.ctx.fail(new Error(`no frame for ${Date.now() - last} ms`));
-    }
+    const link = this.link;
+    if (link === null) return;
+    const last = Math.max(this.deps.slot.lastFrameAt ?? 0, link.openedAt);
+    const silent = Date.now() - last;
+    if (silent > this.deps.timings.silenceMs) this.failWith('silence', new Error(`no frame for ${silent} ms`));
   }
 
   private every(ms: number, fn: () => void): void {
-    this.timers.push(setInterval(fn, ms));
+    if (!this.ctx.signal.aborted) this.timers.push(setInterval(fn, ms));
   }
 
-  private async sendAll(ws: WebSocket, frames: string[]): Promise<void> {
-    for (const f of frames) await this.sendLimited(ws, f);
+  /** A timer owned by this incarnation: never armed once it ended, cleared when it ends. */
+  private later(ms: number, fn: () => void): NodeJS.Timeout | null {
+    if (this.ctx.signal.aborted) return null;
+    const t = setTimeout(fn, ms);
+    this.timers.push(t);
+    return t;
   }
 
-  private async sendLimited(ws: WebSocket | null, frame: string): Promise<void> {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    if (this.outLimit && !this.outLimit.tryTake()) {
+  private readonly nextReqId = (): number => this.reqId++;
+
+  private async sendAll(link: Link, frames: string[]): Promise<void> {
+    for (const f of frames) await this.sendLimited(link, f);
+  }
+
+  private async sendLimited(link: Link, frame: string): Promise<void> {
+    if (link.ws.readyState !== WebSocket.OPEN) return;
+    if (link.out !== null && !link.out.tryTake()) {
       feedMetrics.rateLimited.inc({ venue: this.deps.venue, what: 'message' });
-      await this.outLimit.take(1, this.ctx.signal);
+      await link.out.take(1, this.ctx.signal);
     }
-    if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+    if (link.ws.readyState === WebSocket.OPEN) link.ws.send(frame);
   }
+}
+
+const ENCODING_REJECT: FrameReject = { reason: 'encoding', schemaPath: '', detail: 'frame is not valid UTF-8 text', raw: '' };
+
+function encodingReject(out: ParseOutput): 'reject' {
+  out.rejects.push(ENCODING_REJECT);
+  return 'reject';
+}
+
+/** Detaches a socket we no longer read; late errors from it are swallowed. */
+function discard(ws: WebSocket, how: 'close' | 'terminate'): void {
+  ws.removeAllListeners();
+  ws.on('error', () => undefined);
+  if (how === 'close') ws.close(1000);
+  else ws.terminate();
 }

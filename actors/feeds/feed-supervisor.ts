@@ -9,7 +9,8 @@ import { STREAMS, tradeSubject } from '../../schemas/subjects.js';
 import type { Trade } from '../../schemas/trade.js';
 import { list } from '../../runtime/config.js';
 import { urlsFor, type FeedConfig } from './config.js';
-import { FeedConnection, type ConnectionSlot, type FeedMsg } from './feed-connection.js';
+import { FeedConnection, type ConnectionSlot, type FeedMsg, type FeedTimings } from './feed-connection.js';
+import { feedMetrics, FeedStats } from './feed-metrics.js';
 import { GapTracker } from './gap-tracker.js';
 import { MarketPublisher } from './market-publisher.js';
 import { createAdapter } from './venues/registry.js';
@@ -40,6 +41,10 @@ export class FeedSupervisor {
   private readonly channels: readonly FeedChannel[];
   private readonly perConnection: number;
   private readonly urls: { ws: string; rest: string | undefined };
+  private readonly timings: FeedTimings;
+  private readonly ageTimer: NodeJS.Timeout;
+  /** Counters of this venue feed (also exported as process metrics). */
+  readonly stats: FeedStats;
 
   constructor(private readonly deps: FeedSupervisorDeps) {
     const { venue, cfg, log } = deps;
@@ -59,10 +64,25 @@ export class FeedSupervisor {
     });
     const c = this.probe.limits.connectsPerIp;
     this.connectLimit = c ? new SlidingWindowLimit({ limit: c.count, windowMs: c.perMs + 1000 }) : new SlidingWindowLimit({ limit: 1000, windowMs: 1000 });
-    this.publisher = new MarketPublisher(new PipelinedPublisher(deps.nats.js, { maxInFlight: cfg.TICKWORK_FEED_MAX_IN_FLIGHT }), deps.ns, venue);
+    this.stats = new FeedStats(venue);
+    this.publisher = new MarketPublisher(new PipelinedPublisher(deps.nats.js, { maxInFlight: cfg.TICKWORK_FEED_MAX_IN_FLIGHT }), deps.ns, this.stats);
     this.channels = list(cfg.TICKWORK_FEED_CHANNELS) as FeedChannel[];
     const maxStreams = this.probe.limits.maxStreamsPerConnection ?? Infinity;
     this.perConnection = Math.max(1, Math.floor(maxStreams / Math.max(1, this.channels.length)));
+    this.timings = {
+      silenceMs: cfg.TICKWORK_FEED_SILENCE_MS,
+      rotateAfterMs: rotationAge(cfg.TICKWORK_FEED_ROTATE_AFTER_MS, cfg.TICKWORK_FEED_ROTATE_OVERLAP_MS, this.probe.limits.maxConnectionAgeMs),
+      rotateOverlapMs: cfg.TICKWORK_FEED_ROTATE_OVERLAP_MS,
+      connectTimeoutMs: cfg.TICKWORK_FEED_CONNECT_TIMEOUT_MS,
+      maxBackfill: cfg.TICKWORK_FEED_MAX_BACKFILL,
+    };
+    const age = feedMetrics.lastMessageAge.labels(venue);
+    // One value per venue: the freshest of its connections (0 until the first frame).
+    this.ageTimer = setInterval(() => {
+      const last = this.lastFrameAt();
+      age.set(last === null ? 0 : (Date.now() - last) / 1000);
+    }, 1000);
+    this.ageTimer.unref();
   }
 
   get wsUrl(): string {
@@ -92,23 +112,43 @@ export class FeedSupervisor {
     }
   }
 
+  /** Canonical symbols currently subscribed, over all connections. */
+  get symbols(): string[] {
+    return this.slots.flatMap((s) => [...s.slot.symbols]).sort();
+  }
+
+  /** Connection slots (one per venue connection); exposed for health and tests. */
+  get connections(): readonly ConnectionSlot[] {
+    return this.slots.map((s) => s.slot);
+  }
+
+  /** Waits until everything published so far is acknowledged by JetStream. */
+  flush(): Promise<void> {
+    return this.publisher.flush();
+  }
+
+  private lastFrameAt(): number | null {
+    return this.slots.reduce<number | null>((m, { slot }) => (slot.lastFrameAt !== null && (m === null || slot.lastFrameAt > m) ? slot.lastFrameAt : m), null);
+  }
+
   health(): FeedHealth {
-    const last = this.slots.reduce<number | null>((m, { slot }) => (slot.lastFrameAt !== null && (m === null || slot.lastFrameAt > m) ? slot.lastFrameAt : m), null);
+    const last = this.lastFrameAt();
     return {
       venue: this.venue,
       connections: this.slots.length,
       connected: this.slots.filter((s) => s.slot.connected).length,
       symbols: this.slots.flatMap((s) => [...s.slot.symbols]).sort(),
       lastMessageTs: last,
-      reconnects: this.slots.reduce((n, s) => n + Math.max(0, s.slot.incarnations - 1), 0),
-      tradesPublished: 0,
-      dlq: 0,
+      reconnects: this.stats.reconnects,
+      tradesPublished: this.stats.trades,
+      dlq: this.stats.dlq,
       updatedAt: Date.now(),
     };
   }
 
   /** Stops connections, then waits until everything they published is acknowledged. */
   async stop(): Promise<void> {
+    clearInterval(this.ageTimer);
     await this.supervisor.stop();
     await this.publisher.flush();
   }
@@ -122,16 +162,17 @@ export class FeedSupervisor {
       lastFrameAt: null,
       connected: false,
       incarnations: 0,
+      gen: 0,
+      parsers: new Map(),
+      endCause: null,
     };
-    const { venue, cfg, log, ns, nats } = this.deps;
+    const { venue, log, ns, nats } = this.deps;
     const tradesStream = ns.stream(STREAMS.trades);
+    // A missing subject answers null; any other error fails the connect (and is retried), since
+    // guessing "nothing stored" after a crash would hide the gap the crash left.
     const lastStoredTrade = async (symbol: string): Promise<Trade | null> => {
-      try {
-        const m = await nats.jsm.streams.getMessage(tradesStream, { last_by_subj: ns.subject(tradeSubject(venue, symbol)) });
-        return m ? m.json<Trade>() : null;
-      } catch {
-        return null;
-      }
+      const m = await nats.jsm.streams.getMessage(tradesStream, { last_by_subj: ns.subject(tradeSubject(venue, symbol)) });
+      return m ? m.json<Trade>() : null;
     };
     const ref = this.supervisor.start<FeedMsg>({
       id: `${venue}#${slot.id}`,
@@ -145,18 +186,23 @@ export class FeedSupervisor {
           restUrl: this.urls.rest,
           slot,
           publisher: this.publisher,
+          stats: this.stats,
           connectLimit: this.connectLimit,
           lastStoredTrade,
-          timings: {
-            silenceMs: cfg.TICKWORK_FEED_SILENCE_MS,
-            rotateAfterMs: cfg.TICKWORK_FEED_ROTATE_AFTER_MS,
-            rotateOverlapMs: cfg.TICKWORK_FEED_ROTATE_OVERLAP_MS,
-            connectTimeoutMs: cfg.TICKWORK_FEED_CONNECT_TIMEOUT_MS,
-            maxBackfill: cfg.TICKWORK_FEED_MAX_BACKFILL,
-          },
+          timings: this.timings,
           log: log.child({ venue, conn: slot.id }),
         }),
     });
     this.slots.push({ slot, ref });
   }
+}
+
+/**
+ * When to rotate: only venues that cut connections at a fixed age (Binance, 24 h) need it, and
+ * never later than that cut-off minus the overlap and a minute, so the replacement is delivering
+ * before the venue drops the old connection. `configuredMs` 0 turns rotation off.
+ */
+export function rotationAge(configuredMs: number, overlapMs: number, venueMaxAgeMs: number | undefined): number {
+  if (venueMaxAgeMs === undefined || configuredMs <= 0) return 0;
+  return Math.min(configuredMs, Math.max(1000, venueMaxAgeMs - overlapMs - 60_000));
 }

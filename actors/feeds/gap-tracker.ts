@@ -39,4 +39,18 @@ export class GapTracker {
     const prev = this.last.get(symbol);
     if (prev === undefined || last > prev) this.last.set(symbol, last);
   }
+
+  /**
+   * Moves the position back to `lastGood` (a publish of `lastGood + 1` was lost): the next trade
+   * then shows a gap from there and is backfilled, even if later ids were stored meanwhile.
+   */
+  rewind(symbol: string, lastGood: number): void {
+    const prev = this.last.get(symbol);
+    if (prev !== undefined && lastGood < prev) this.last.set(symbol, lastGood);
+  }
+
+  /** Symbols with a known position. */
+  get size(): number {
+    return this.last.size;
+  }
 }

@@ -5,51 +5,62 @@ import { DLQ_HEADERS, dlqSubject, quoteSubject, tradeSubject } from '../../schem
 import { tradeMsgId, type Trade } from '../../schemas/trade.js';
 import type { Quote } from '../../schemas/quote.js';
 import type { FrameReject } from './venues/types.js';
-import { feedMetrics } from './feed-metrics.js';
+import type { FeedStats } from './feed-metrics.js';
+
+/**
+ * Nats-Msg-Id of a quote. A venue's update id alone is not unique per quote (an update may move
+ * one side only, several pushes may carry one id, and venues without one fall back to the time),
+ * so the id is the update id (or venue time) plus the four values: equal ids mean the same quote,
+ * which two feed replicas then store once.
+ */
+export const quoteMsgId = (q: Quote): string =>
+  `${q.venue}:${q.symbol}:q:${q.updateId ?? q.ts}:${q.bidPrice}:${q.bidQty}:${q.askPrice}:${q.askQty}`;
 
 /**
  * Where a feed's normalized events go: MD_TRADES / MD_QUOTES / MD_DLQ with Nats-Msg-Id, through
  * the pipelined publisher. `stored` resolves when JetStream acknowledged the message.
  */
 export class MarketPublisher {
+  private readonly onTrade = (r: PublishResult): void => this.stats.tradeStored(r.duplicate);
+  private readonly onQuote = (r: PublishResult): void => this.stats.quoteStored(r.duplicate);
+
   constructor(
     private readonly publisher: PipelinedPublisher,
     private readonly ns: Namespace,
-    private readonly venue: string,
+    private readonly stats: FeedStats,
   ) {}
 
   async trade(t: Trade): Promise<{ stored: Promise<PublishResult> }> {
     const { stored } = await this.publisher.publish(this.ns.subject(tradeSubject(t.venue, t.symbol)), JSON.stringify(t), tradeMsgId(t));
-    stored.then(
-      (r) => (r.duplicate ? feedMetrics.duplicates.inc({ venue: this.venue, kind: 'trade' }) : feedMetrics.trades.inc({ venue: this.venue })),
-      () => undefined,
-    );
+    stored.then(this.onTrade, noop);
     return { stored };
   }
 
+  /** A lost quote is not worth a reconnect (the next one supersedes it); it is only not counted. */
   async quote(q: Quote): Promise<void> {
-    const id = `${q.venue}:${q.symbol}:q:${q.updateId ?? `${q.ts}:${q.bidPrice}:${q.bidQty}:${q.askPrice}:${q.askQty}`}`;
-    const { stored } = await this.publisher.publish(this.ns.subject(quoteSubject(q.venue, q.symbol)), JSON.stringify(q), id);
-    stored.then(
-      (r) => (r.duplicate ? feedMetrics.duplicates.inc({ venue: this.venue, kind: 'quote' }) : feedMetrics.quotes.inc({ venue: this.venue })),
-      () => undefined,
-    );
+    const { stored } = await this.publisher.publish(this.ns.subject(quoteSubject(q.venue, q.symbol)), JSON.stringify(q), quoteMsgId(q));
+    stored.then(this.onQuote, noop);
   }
 
   /** The raw frame bytes go to md.dlq.<venue> with the reason in headers. */
   async reject(r: FrameReject, raw: Uint8Array | string, source: string): Promise<{ stored: Promise<PublishResult> }> {
     const h = headers();
     h.set(DLQ_HEADERS.reason, r.reason);
-    h.set(DLQ_HEADERS.schemaPath, r.schemaPath);
-    h.set(DLQ_HEADERS.detail, r.detail.replace(/[\r\n]+/g, ' '));
+    h.set(DLQ_HEADERS.schemaPath, oneLine(r.schemaPath));
+    h.set(DLQ_HEADERS.detail, oneLine(r.detail));
     h.set(DLQ_HEADERS.source, source);
-    feedMetrics.dlq.inc({ venue: this.venue, reason: r.reason });
+    this.stats.rejected(r.reason);
     // Unique per rejected frame: two feed replicas may store the same bad frame twice; that is fine.
-    const id = `dlq:${this.venue}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
-    return this.publisher.publish(this.ns.subject(dlqSubject(this.venue)), raw, id, h);
+    const id = `dlq:${this.stats.venue}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+    return this.publisher.publish(this.ns.subject(dlqSubject(this.stats.venue)), raw, id, h);
   }
 
   flush(): Promise<void> {
     return this.publisher.flush();
   }
 }
+
+function noop(): void {}
+
+/** A header value is one line (nats.js throws on CR/LF); paths and details may quote frame text. */
+const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ');

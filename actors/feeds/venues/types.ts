@@ -104,8 +104,11 @@ export interface RateLimit {
   perMs: number;
 }
 
-/** Why a frame went to the DLQ. `internal`: an adapter bug caught by the guard (should never occur). */
-export type RejectReason = 'json' | 'schema' | 'symbol' | 'unknown-frame' | 'internal';
+/**
+ * Why a frame went to the DLQ. `internal`: an adapter bug caught by the guard (should never occur).
+ * `encoding`: the frame's bytes are not UTF-8 (set by the connection before any adapter sees it).
+ */
+export type RejectReason = 'json' | 'schema' | 'symbol' | 'unknown-frame' | 'internal' | 'encoding';
 
 export interface FrameReject {
   reason: RejectReason;

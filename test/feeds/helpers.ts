@@ -1,0 +1,120 @@
+import { createServer } from 'node:net';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { loadFeedConfig, venueEnvPrefix } from '../../actors/feeds/config.js';
+import { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { createAdapter } from '../../actors/feeds/venues/registry.js';
+import { ensureMarketStreams, StreamsEnv } from '../../actors/streams.js';
+import { loadEnv } from '../../runtime/config.js';
+import { createLogger, type Logger } from '../../runtime/logger.js';
+import type { NatsHandles } from '../../runtime/nats.js';
+import type { Simulator } from '../../simulate/index.js';
+import type { Isolated } from '../harness.js';
+
+/**
+ * `<VENUE>_WS_URL` / `<VENUE>_REST_URL` pointing a venue's connector at a simulator: the
+ * simulator's origin with the path of the venue's public endpoint (as `tickwork up --demo` does).
+ */
+export function simEnv(sim: Simulator, venue: string): Record<string, string> {
+  const endpoint = new URL(createAdapter(venue).wsUrl);
+  const ws = new URL(sim.wsUrl);
+  ws.pathname = endpoint.pathname;
+  ws.search = endpoint.search;
+  return { [`${venueEnvPrefix(venue)}_WS_URL`]: ws.toString(), [`${venueEnvPrefix(venue)}_REST_URL`]: sim.restUrl };
+}
+
+export const testLog = (): Logger => createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { test: 'feeds' });
+
+/** A FeedSupervisor in this process on its own NATS connection, streams ensured first. */
+export async function startFeed(
+  iso: Isolated,
+  venue: string,
+  symbols: string[],
+  env: Record<string, string>,
+  nats?: NatsHandles,
+): Promise<FeedSupervisor> {
+  const n = nats ?? (await iso.nats());
+  const fullEnv = { ...iso.env, ...env, TICKWORK_VENUES: venue };
+  await ensureMarketStreams(n.jsm, iso.ns, loadEnv(StreamsEnv, fullEnv));
+  const feed = new FeedSupervisor({ venue, cfg: loadFeedConfig(fullEnv), nats: n, ns: iso.ns, log: testLog() });
+  await feed.subscribe(symbols);
+  return feed;
+}
+
+export interface StoredMsg {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+  json<T>(): T;
+}
+
+/** Every message of a stream, in sequence order (direct gets: no consumer state to clean up). */
+export async function readStream(nats: NatsHandles, stream: string): Promise<StoredMsg[]> {
+  const info = await nats.jsm.streams.info(stream);
+  const out: StoredMsg[] = [];
+  if (info.state.messages === 0) return out;
+  const c = await nats.js.consumers.get(stream);
+  const it = await c.consume({ max_messages: 1000 });
+  for await (const m of it) {
+    out.push({ seq: m.seq, subject: m.subject, data: m.data, headers: m.headers, json: <T>() => m.json<T>() });
+    if (m.seq >= info.state.last_seq) break;
+  }
+  await it.close();
+  return out;
+}
+
+export async function streamCount(nats: NatsHandles, stream: string): Promise<number> {
+  return (await nats.jsm.streams.info(stream)).state.messages;
+}
+
+/** Polls `cond` until it holds; fails naming `what` (and the last value shown by `show`). */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, show?: () => unknown): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${show ? `; last: ${JSON.stringify(show())}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A TCP port free right now (the child binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Prometheus text → `name{labels}` → value (labels as printed, in the order printed). */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Sum of every series of `name` whose labels include all of `match` (e.g. { venue: 'binance' }). */
+export function metricSum(metrics: Map<string, number>, name: string, match: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const [key, v] of metrics) {
+    const brace = key.indexOf('{');
+    if ((brace < 0 ? key : key.slice(0, brace)) !== name) continue;
+    const labels = brace < 0 ? '' : key.slice(brace);
+    if (Object.entries(match).every(([k, val]) => labels.includes(`${k}="${val}"`))) sum += v;
+  }
+  return sum;
+}
+
+export async function fetchMetrics(port: number): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+  return parseMetrics(await res.text());
+}
