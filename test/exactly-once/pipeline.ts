@@ -1,0 +1,138 @@
+import { ensureMarketStreams, StreamsEnv } from '../../actors/streams.js';
+import { loadEnv } from '../../runtime/config.js';
+import { PipelinedPublisher } from '../../runtime/publisher.js';
+import { tradeSubject, STREAMS } from '../../schemas/subjects.js';
+import { stateKey, type LiveState } from '../../schemas/state.js';
+import { tradeMsgId, type Trade } from '../../schemas/trade.js';
+import { spawnCli, type CliProcess, type Isolated } from '../harness.js';
+
+/** Deterministic synthetic market: `n` trades over `symbols` symbols, numeric increasing ids per symbol. */
+export function* syntheticTrades(n: number, symbols: number, seed = 7): Generator<Trade> {
+  let s = seed >>> 0;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const prices = Array.from({ length: symbols }, (_, i) => 1_000_00 + i * 137_00); // cents
+  const ids = Array.from({ length: symbols }, () => 1_000_000_000);
+  const base = Date.UTC(2024, 0, 1);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(rnd() * symbols);
+    prices[k] = Math.max(100, prices[k]! + Math.round((rnd() - 0.5) * 40));
+    const cents = prices[k]!;
+    const qty = (1 + Math.floor(rnd() * 2_000_000)) / 100_000;
+    yield {
+      venue: 'binance',
+      symbol: `S${k}-USDT`,
+      venueSymbol: `S${k}USDT`,
+      id: String(++ids[k]!),
+      price: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}000000`,
+      qty: qty.toFixed(5),
+      side: rnd() < 0.5 ? 'buy' : 'sell',
+      ts: base + i * 20,
+      recvTs: base + i * 20 + 3,
+    };
+  }
+}
+
+/** Publishes trades as feeds do (subject, Nats-Msg-Id, pipelined, every one acknowledged). */
+export async function publishTrades(iso: Isolated, trades: Iterable<Trade>): Promise<{ stored: number; duplicates: number }> {
+  const nats = await iso.nats();
+  await ensureMarketStreams(nats.jsm, iso.ns, loadEnv(StreamsEnv, iso.env));
+  const pub = new PipelinedPublisher(nats.js, { maxInFlight: 4096 });
+  let stored = 0;
+  let duplicates = 0;
+  let failed: unknown = null;
+  for (const t of trades) {
+    const r = await pub.publish(iso.ns.subject(tradeSubject(t.venue, t.symbol)), JSON.stringify(t), tradeMsgId(t));
+    r.stored.then(
+      (a) => (a.duplicate ? duplicates++ : stored++),
+      (e: unknown) => (failed ??= e),
+    );
+  }
+  await pub.flush();
+  await new Promise((r) => setImmediate(r));
+  if (failed) throw failed;
+  return { stored, duplicates };
+}
+
+export const WORKER_ENV = {
+  // Event time only: no wall-clock closes, so every run closes exactly the same candles.
+  TICKWORK_GRACE_MS: String(1e12),
+  TICKWORK_TIMEFRAMES: '1m,5m,1h',
+  TICKWORK_SNAPSHOT_EVERY_TRADES: '2000',
+  TICKWORK_SNAPSHOT_EVERY_MS: '300',
+  LOG_LEVEL: 'info',
+};
+
+export function startWorker(iso: Isolated, extra: NodeJS.ProcessEnv = {}): CliProcess {
+  return spawnCli(['worker'], { ...iso.env, ...WORKER_ENV, HTTP_PORT: '0', ...extra });
+}
+
+export function startSink(iso: Isolated, extra: NodeJS.ProcessEnv = {}): CliProcess {
+  return spawnCli(['sink'], { ...iso.env, ...WORKER_ENV, HTTP_PORT: '0', ...extra });
+}
+
+/** Sum of tradesApplied over the given symbols' live states. */
+export async function appliedSoFar(iso: Isolated, symbols: string[]): Promise<number> {
+  const raws = await iso.redis().mget(...symbols.map((s) => iso.ns.key(stateKey('binance', s))));
+  return raws.reduce((n, raw) => n + (raw ? (JSON.parse(raw) as LiveState).tradesApplied : 0), 0);
+}
+
+export async function waitFor(what: string, pred: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits until the sink's durable consumer has written and acknowledged everything in MD_CANDLES. */
+export async function sinkDrained(iso: Isolated): Promise<boolean> {
+  const nats = await iso.nats();
+  try {
+    const info = await nats.jsm.consumers.info(iso.ns.stream(STREAMS.candles), iso.ns.name('pg_sink'));
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Final result of a run: every candle row in PostgreSQL and every live state (minus per-run fields). */
+export async function finalResult(iso: Isolated, symbols: string[], opts: { ignoreSeq?: boolean } = {}): Promise<{ candles: string[]; states: unknown[] }> {
+  const rows = await iso.sql().unsafe(
+    `select venue, symbol, tf, (extract(epoch from open_time) * 1000)::bigint as open_ms, (extract(epoch from close_time) * 1000)::bigint as close_ms,
+            open::text, high::text, low::text, close::text, volume::text, quote_volume::text, vwap::text, buy_volume::text,
+            trades, first_trade_id, last_trade_id, closed
+       from "${iso.ns.pgSchema}".candles order by venue, symbol, tf, open_time`,
+  );
+  const candles = rows.map((r) => Object.values(r).join('|'));
+  const raws = await iso.redis().mget(...symbols.map((s) => iso.ns.key(stateKey('binance', s))));
+  const states = raws.map((raw) => {
+    if (!raw) return null;
+    const { updatedAt: _u, worker: _w, lastSeq, ...rest } = JSON.parse(raw) as LiveState;
+    return opts.ignoreSeq ? rest : { ...rest, lastSeq };
+  });
+  return { candles, states };
+}
+
+/** SIGKILLs the worker `kills` times at random moments, restarting it each time; returns the last incarnation. */
+export async function killRepeatedly(iso: Isolated, kills: number, opts: { minMs: number; maxMs: number; rnd: () => number; extraEnv?: NodeJS.ProcessEnv; between?: (k: number) => Promise<void> }): Promise<CliProcess> {
+  let worker = startWorker(iso, opts.extraEnv);
+  for (let k = 0; k < kills; k++) {
+    await new Promise((r) => setTimeout(r, opts.minMs + opts.rnd() * (opts.maxMs - opts.minMs)));
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    await opts.between?.(k);
+    worker = startWorker(iso, opts.extraEnv);
+  }
+  return worker;
+}
+
+/** The worker has dispatched and snapshotted everything in MD_TRADES (its checkpoint is the stream's last sequence). */
+export async function workerCaughtUp(iso: Isolated): Promise<boolean> {
+  const nats = await iso.nats();
+  const info = await nats.jsm.streams.info(iso.ns.stream(STREAMS.trades));
+  const cp = await iso.redis().get(iso.ns.key('checkpoint:0-1'));
+  return cp !== null && Number(cp) === info.state.last_seq;
+}
