@@ -5,7 +5,7 @@
  * form for everything off the hot path (formatting, division, corrections, snapshots).
  *
  * The per-trade path uses two allocation-free helpers instead:
- *   - `ParsedDecimal.parse(s)` reads a venue string into a safe-integer `units` (trailing
+ *   - `FastDecimal.parse(s)` reads a venue string into a safe-integer `units` (trailing
  *     fraction zeros stripped, so "27123.45000000" → 2712345 at scale 2), falling back to a
  *     bigint when more than ~15 significant digits are present;
  *   - `ExactSum` accumulates such values exactly: a number part kept within ±2^52 (where every
@@ -191,11 +191,13 @@ export function compareScaled(au: number, as: number, bu: number, bs: number): n
 }
 
 /**
- * Reusable parse target for the hot path. After `parse(s)`:
- * value = (big ?? units) × 10^-scale with the smallest exact scale; `digits` is the fraction
- * length as written. `big` is null whenever the value fits `units` (|units| ≤ FAST_LIMIT).
+ * Mutable scaled decimal for the hot path: value = (big ?? units) × 10^-scale, `big` null
+ * whenever the value fits `units` (|units| ≤ FAST_LIMIT). Reused, never allocated per trade;
+ * hot code passes these objects rather than bare numbers, since a double passed to a call
+ * that is not inlined is boxed (an allocation per call).
+ * After `parse(s)` the scale is the smallest exact one and `digits` the fraction length as written.
  */
-export class ParsedDecimal {
+export class FastDecimal {
   units = 0;
   big: bigint | null = null;
   scale = 0;
@@ -248,9 +250,59 @@ export class ParsedDecimal {
     return this;
   }
 
-  /** The parsed value as a Decimal (allocates; off the hot path). */
+  /** The value as a Decimal (allocates; off the hot path). */
   toDecimal(): Decimal {
     return { units: this.big ?? BigInt(this.units), scale: this.scale };
+  }
+
+  set(units: number, big: bigint | null, scale: number): this {
+    this.units = units;
+    this.big = big;
+    this.scale = scale;
+    return this;
+  }
+
+  copyFrom(o: FastDecimal): this {
+    this.units = o.units;
+    this.big = o.big;
+    this.scale = o.scale;
+    this.digits = o.digits;
+    return this;
+  }
+
+  /** this = a × b (digits are not meaningful for products). */
+  setProduct(a: FastDecimal, b: FastDecimal): this {
+    this.scale = a.scale + b.scale;
+    this.digits = this.scale;
+    if (a.big === null && b.big === null) {
+      const u = a.units * b.units;
+      if (u <= FAST_LIMIT && u >= -FAST_LIMIT) {
+        this.units = u;
+        this.big = null;
+        return this;
+      }
+    }
+    this.big = (a.big ?? BigInt(a.units)) * (b.big ?? BigInt(b.units));
+    this.units = Number.NaN;
+    return this;
+  }
+
+  /** Exact −1/0/1 comparison with another value. */
+  compareTo(o: FastDecimal): number {
+    if (this.big === null && o.big === null) {
+      let a = this.units;
+      let b = o.units;
+      const k = o.scale - this.scale;
+      if (k > 0) {
+        if (k < POW10.length && a <= FAST_BELOW[k]! && a >= -FAST_BELOW[k]!) a *= POW10[k]!;
+        else return compare(this.toDecimal(), o.toDecimal());
+      } else if (k < 0) {
+        if (-k < POW10.length && b <= FAST_BELOW[-k]! && b >= -FAST_BELOW[-k]!) b *= POW10[-k]!;
+        else return compare(this.toDecimal(), o.toDecimal());
+      }
+      return a < b ? -1 : a > b ? 1 : 0;
+    }
+    return compare(this.toDecimal(), o.toDecimal());
   }
 
   private parseBig(s: string): this {
@@ -283,6 +335,34 @@ export class ExactSum {
       if (scale > this.scale) this.rescale(scale);
       else {
         const k = this.scale - scale;
+        if (k >= POW10.length || units > FAST_BELOW[k]! || units < -FAST_BELOW[k]!) {
+          this.hi += BigInt(units) * pow10n(k);
+          return;
+        }
+        units *= POW10[k]!;
+      }
+    }
+    const lo = this.lo + units;
+    if (lo > FAST_LIMIT || lo < -FAST_LIMIT) {
+      this.hi += BigInt(lo);
+      this.lo = 0;
+    } else this.lo = lo;
+  }
+
+  /**
+   * Adds a hot-path value (either representation). The same logic as `add`, repeated so that
+   * no double crosses a call boundary on the per-trade path.
+   */
+  addValue(x: FastDecimal): void {
+    if (x.big !== null) {
+      this.addBig(x.big, x.scale);
+      return;
+    }
+    let units = x.units;
+    if (x.scale !== this.scale) {
+      if (x.scale > this.scale) this.rescale(x.scale);
+      else {
+        const k = this.scale - x.scale;
         if (k >= POW10.length || units > FAST_BELOW[k]! || units < -FAST_BELOW[k]!) {
           this.hi += BigInt(units) * pow10n(k);
           return;

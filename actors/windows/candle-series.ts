@@ -2,10 +2,9 @@ import type { Candle } from '../../schemas/candle.js';
 import { TF_MS, type Tf } from '../../schemas/common.js';
 import {
   ExactSum,
-  ParsedDecimal,
+  FastDecimal,
   add,
   compare,
-  compareScaled,
   div,
   formatDecimal,
   formatExact,
@@ -13,52 +12,8 @@ import {
   type Decimal,
 } from '../../runtime/decimal.js';
 import type { Bar, BarCalendar } from './calendar.js';
+import type { TradeValues } from './trade-values.js';
 
-/** One trade, parsed once and shared by every series of the symbol. */
-export class TradeValues {
-  readonly price = new ParsedDecimal();
-  readonly qty = new ParsedDecimal();
-  priceText = '';
-  id = '';
-  ts = 0;
-  buy = false;
-  count = 1;
-  /** price × qty; `quoteBig` non-null when it leaves the exact double range. */
-  quoteUnits = 0;
-  quoteBig: bigint | null = null;
-  quoteScale = 0;
-  /** Everything fits the number fast path. */
-  fast = true;
-
-  load(price: string, qty: string): void {
-    const p = this.price.parse(price);
-    const q = this.qty.parse(qty);
-    this.priceText = price;
-    this.quoteScale = p.scale + q.scale;
-    if (p.big === null && q.big === null) {
-      const u = p.units * q.units;
-      if (u <= FAST_PRODUCT && u >= -FAST_PRODUCT) {
-        this.quoteUnits = u;
-        this.quoteBig = null;
-        this.fast = true;
-        return;
-      }
-    }
-    this.quoteBig = (p.big ?? BigInt(p.units)) * (q.big ?? BigInt(q.units));
-    this.quoteUnits = Number.NaN;
-    this.fast = false;
-  }
-
-  qtyDecimal(): Decimal {
-    return this.qty.toDecimal();
-  }
-
-  quoteDecimal(): Decimal {
-    return { units: this.quoteBig ?? BigInt(this.quoteUnits), scale: this.quoteScale };
-  }
-}
-
-const FAST_PRODUCT = 2 ** 52;
 
 /** What a series reads from its symbol: identity, calendar, output digits, the output queue. */
 export interface SeriesContext {
@@ -126,12 +81,9 @@ export class CandleSeries {
   private high = '';
   private low = '';
   private close = '';
-  private highUnits = 0;
-  private highBig: bigint | null = null;
-  private highScale = 0;
-  private lowUnits = 0;
-  private lowBig: bigint | null = null;
-  private lowScale = 0;
+  /** Values of high and low, for compares. */
+  private readonly highValue = new FastDecimal();
+  private readonly lowValue = new FastDecimal();
   private openTs = 0;
   private closeTs = 0;
   private firstId: string | null = null;
@@ -159,9 +111,8 @@ export class CandleSeries {
     const p = v.price;
     if (this.trades === 0) {
       this.open = this.high = this.low = this.close = v.priceText;
-      this.highUnits = this.lowUnits = p.units;
-      this.highBig = this.lowBig = p.big;
-      this.highScale = this.lowScale = p.scale;
+      this.highValue.copyFrom(p);
+      this.lowValue.copyFrom(p);
       this.openTs = this.closeTs = v.ts;
       this.firstId = this.lastId = v.id;
     } else {
@@ -174,30 +125,18 @@ export class CandleSeries {
         this.openTs = v.ts;
         this.firstId = v.id;
       }
-      if (cmpPrice(p, this.highUnits, this.highBig, this.highScale) > 0) {
+      if (p.compareTo(this.highValue) > 0) {
         this.high = v.priceText;
-        this.highUnits = p.units;
-        this.highBig = p.big;
-        this.highScale = p.scale;
-      } else if (cmpPrice(p, this.lowUnits, this.lowBig, this.lowScale) < 0) {
+        this.highValue.copyFrom(p);
+      } else if (p.compareTo(this.lowValue) < 0) {
         this.low = v.priceText;
-        this.lowUnits = p.units;
-        this.lowBig = p.big;
-        this.lowScale = p.scale;
+        this.lowValue.copyFrom(p);
       }
     }
     this.trades += v.count;
-    const q = v.qty;
-    if (v.fast) {
-      this.volume.add(q.units, q.scale);
-      this.quote.add(v.quoteUnits, v.quoteScale);
-      if (v.buy) this.buyVolume.add(q.units, q.scale);
-    } else {
-      const qty = q.big ?? BigInt(q.units);
-      this.volume.addBig(qty, q.scale);
-      this.quote.addBig(v.quoteBig ?? BigInt(v.quoteUnits), v.quoteScale);
-      if (v.buy) this.buyVolume.addBig(qty, q.scale);
-    }
+    this.volume.addValue(v.qty);
+    this.quote.addValue(v.quote);
+    if (v.buy) this.buyVolume.addValue(v.qty);
   }
 
   /** The first trade of this timeframe: its bar becomes the first bar. */
@@ -305,8 +244,10 @@ export class CandleSeries {
       this.trades = trades;
       this.open = open;
       this.close = close;
-      this.setHigh(high);
-      this.setLow(low);
+      this.high = high;
+      this.low = low;
+      this.highValue.parse(high);
+      this.lowValue.parse(low);
       this.openTs = openTs;
       this.closeTs = closeTs;
       this.firstId = firstId;
@@ -395,9 +336,9 @@ export class CandleSeries {
       if (compare(price, parseDecimal(high)) > 0) high = v.priceText;
       if (compare(price, parseDecimal(low)) < 0) low = v.priceText;
     }
-    const qty = v.qtyDecimal();
+    const qty = v.qty.toDecimal();
     const volume = add(parseDecimal(c.volume), qty);
-    const quote = add(parseDecimal(c.quoteVolume), v.quoteDecimal());
+    const quote = add(parseDecimal(c.quoteVolume), v.quote.toDecimal());
     const buy = v.buy ? add(parseDecimal(c.buyVolume), qty) : parseDecimal(c.buyVolume);
     const next: Candle = {
       ...c,
@@ -431,28 +372,6 @@ export class CandleSeries {
     this.lastClose = close;
     if (this.state === OPEN && this.trades === 0) this.open = this.high = this.low = this.close = close;
   }
-
-  private setHigh(text: string): void {
-    const p = new ParsedDecimal().parse(text);
-    this.high = text;
-    this.highUnits = p.units;
-    this.highBig = p.big;
-    this.highScale = p.scale;
-  }
-
-  private setLow(text: string): void {
-    const p = new ParsedDecimal().parse(text);
-    this.low = text;
-    this.lowUnits = p.units;
-    this.lowBig = p.big;
-    this.lowScale = p.scale;
-  }
-}
-
-/** Exact compare of a parsed price with a stored one (units/big/scale). */
-function cmpPrice(p: ParsedDecimal, units: number, big: bigint | null, scale: number): number {
-  if (p.big === null && big === null) return compareScaled(p.units, p.scale, units, scale);
-  return compare(p.toDecimal(), { units: big ?? BigInt(units), scale });
 }
 
 /** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */

@@ -1,5 +1,6 @@
-import { ExactSum, FAST_LIMIT, POW10, div, formatDecimal, pow10n } from '../../runtime/decimal.js';
+import { ExactSum, FAST_LIMIT, FastDecimal, POW10, div, formatDecimal, pow10n } from '../../runtime/decimal.js';
 import { durationMs } from './config.js';
+import type { TradeValues } from './trade-values.js';
 
 /** Snapshot of the ring: current second and its non-empty buckets as [second, qty units, quote units]. */
 export interface RollingVwapSnapshot {
@@ -31,6 +32,8 @@ export class RollingVwap {
   private quoteHi: bigint[] = [];
   private qtyScale = 0;
   private quoteScale = 0;
+  /** Scratch for passing a scaled value to the window sums without boxing a double. */
+  private readonly scaled = new FastDecimal();
   private readonly winQty: ExactSum[];
   private readonly winQuote: ExactSum[];
 
@@ -49,8 +52,11 @@ export class RollingVwap {
   /** Moves the window end to the second of `ts` (never backwards). */
   advance(ts: number): void {
     const s = Math.floor(ts / 1000);
+    if (s > this.sec || Number.isNaN(this.sec)) this.slide(s);
+  }
+
+  private slide(s: number): void {
     const prev = this.sec;
-    if (s <= prev) return;
     this.sec = s;
     if (this.slotSec === null || Number.isNaN(prev)) return;
     for (let w = 0; w < this.spans.length; w++) {
@@ -66,16 +72,18 @@ export class RollingVwap {
   }
 
   /**
-   * Adds a trade in second ⌊ts/1000⌋ ≤ S: `qty`/`quote` as safe-integer units at their scales
-   * (`big*` non-null when the value needs a bigint). Trades older than the ring are ignored:
-   * they are outside every window now and forever.
+   * Adds a trade (slides the windows first if its second is new). Trades older than the ring
+   * are ignored: they are outside every window now and forever.
    */
-  add(ts: number, qtyUnits: number, qtyBig: bigint | null, qtyScale: number, quoteUnits: number, quoteBig: bigint | null, quoteScale: number): void {
-    const x = Math.floor(ts / 1000);
+  add(v: TradeValues): void {
+    const x = Math.floor(v.ts / 1000);
+    if (x > this.sec || Number.isNaN(this.sec)) this.slide(x);
     if (x <= this.sec - this.size) return;
     if (this.slotSec === null) this.allocate();
-    if (qtyScale > this.qtyScale) this.rescaleQty(qtyScale);
-    if (quoteScale > this.quoteScale) this.rescaleQuote(quoteScale);
+    const q = v.qty;
+    if (q.scale > this.qtyScale) this.rescaleQty(q.scale);
+    const quote = v.quote;
+    if (quote.scale > this.quoteScale) this.rescaleQuote(quote.scale);
     const slot = x % this.size;
     const slotSec = this.slotSec!;
     if (slotSec[slot] !== x) {
@@ -85,25 +93,51 @@ export class RollingVwap {
       this.qtyHi[slot] = 0n;
       this.quoteHi[slot] = 0n;
     }
-    const kq = this.qtyScale - qtyScale;
-    const kv = this.quoteScale - quoteScale;
-    if (qtyBig === null && kq < POW10.length && Math.abs(qtyUnits) * POW10[kq]! <= FAST_LIMIT) {
-      const u = qtyUnits * POW10[kq]!;
-      bump(this.qtyLo!, this.qtyHi, slot, u);
-      for (let w = 0; w < this.spans.length; w++) if (x > this.sec - this.spans[w]!) this.winQty[w]!.add(u, this.qtyScale);
-    } else {
-      const u = (qtyBig ?? BigInt(qtyUnits)) * pow10n(kq);
-      this.qtyHi[slot]! += u;
-      for (let w = 0; w < this.spans.length; w++) if (x > this.sec - this.spans[w]!) this.winQty[w]!.addBig(u, this.qtyScale);
+    const spans = this.spans;
+    const scaled = this.scaled;
+    const kq = this.qtyScale - q.scale;
+    let fast = false;
+    if (q.big === null && kq < POW10.length) {
+      const u = q.units * POW10[kq]!;
+      if (u <= FAST_LIMIT && u >= -FAST_LIMIT) {
+        fast = true;
+        scaled.units = u;
+        scaled.scale = this.qtyScale;
+        const lo = this.qtyLo!;
+        const b = lo[slot]! + u;
+        if (b > FAST_LIMIT || b < -FAST_LIMIT) {
+          this.spill(this.qtyHi, lo, slot);
+          lo[slot] = u;
+        } else lo[slot] = b;
+        for (let w = 0; w < spans.length; w++) if (x > this.sec - spans[w]!) this.winQty[w]!.addValue(scaled);
+      }
     }
-    if (quoteBig === null && kv < POW10.length && Math.abs(quoteUnits) * POW10[kv]! <= FAST_LIMIT) {
-      const u = quoteUnits * POW10[kv]!;
-      bump(this.quoteLo!, this.quoteHi, slot, u);
-      for (let w = 0; w < this.spans.length; w++) if (x > this.sec - this.spans[w]!) this.winQuote[w]!.add(u, this.quoteScale);
-    } else {
-      const u = (quoteBig ?? BigInt(quoteUnits)) * pow10n(kv);
-      this.quoteHi[slot]! += u;
-      for (let w = 0; w < this.spans.length; w++) if (x > this.sec - this.spans[w]!) this.winQuote[w]!.addBig(u, this.quoteScale);
+    if (!fast) {
+      const big = (q.big ?? BigInt(q.units)) * pow10n(kq);
+      this.qtyHi[slot]! += big;
+      for (let w = 0; w < spans.length; w++) if (x > this.sec - spans[w]!) this.winQty[w]!.addBig(big, this.qtyScale);
+    }
+    const kv = this.quoteScale - quote.scale;
+    fast = false;
+    if (quote.big === null && kv < POW10.length) {
+      const u = quote.units * POW10[kv]!;
+      if (u <= FAST_LIMIT && u >= -FAST_LIMIT) {
+        fast = true;
+        scaled.units = u;
+        scaled.scale = this.quoteScale;
+        const lo = this.quoteLo!;
+        const b = lo[slot]! + u;
+        if (b > FAST_LIMIT || b < -FAST_LIMIT) {
+          this.spill(this.quoteHi, lo, slot);
+          lo[slot] = u;
+        } else lo[slot] = b;
+        for (let w = 0; w < spans.length; w++) if (x > this.sec - spans[w]!) this.winQuote[w]!.addValue(scaled);
+      }
+    }
+    if (!fast) {
+      const big = (quote.big ?? BigInt(quote.units)) * pow10n(kv);
+      this.quoteHi[slot]! += big;
+      for (let w = 0; w < spans.length; w++) if (x > this.sec - spans[w]!) this.winQuote[w]!.addBig(big, this.quoteScale);
     }
   }
 
@@ -149,6 +183,13 @@ export class RollingVwap {
     }
   }
 
+  /** Moves a bucket's number part, about to leave the exact range, into its bigint part. */
+  private spill(hi: bigint[], lo: Float64Array, slot: number): void {
+    // recomputed here from the stored part so no double crosses the call
+    hi[slot]! += BigInt(lo[slot]!);
+    lo[slot] = 0;
+  }
+
   private evict(w: number, x: number): void {
     const slot = ((x % this.size) + this.size) % this.size;
     if (this.slotSec![slot] !== x) return;
@@ -177,15 +218,6 @@ export class RollingVwap {
     rescaleRing(this.quoteLo!, this.quoteHi, scale - this.quoteScale);
     this.quoteScale = scale;
   }
-}
-
-/** Adds safe-integer units to a bucket, spilling into its bigint part past FAST_LIMIT. */
-function bump(lo: Float64Array, hi: bigint[], slot: number, u: number): void {
-  const v = lo[slot]! + u;
-  if (v > FAST_LIMIT || v < -FAST_LIMIT) {
-    hi[slot]! += BigInt(v);
-    lo[slot] = 0;
-  } else lo[slot] = v;
 }
 
 /** Multiplies every bucket by 10^k exactly (a trade with more fraction digits arrived; rare). */

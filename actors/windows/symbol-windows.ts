@@ -2,7 +2,8 @@ import type { Candle } from '../../schemas/candle.js';
 import { TIMEFRAMES, type Tf } from '../../schemas/common.js';
 import type { Trade } from '../../schemas/trade.js';
 import { SessionCalendar, UTC_CALENDAR, type BarCalendar } from './calendar.js';
-import { CandleSeries, TradeValues, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
+import { CandleSeries, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
+import { TradeValues } from './trade-values.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, type WindowsConfig } from './config.js';
 import { RollingVwap, type RollingVwapSnapshot } from './rolling-vwap.js';
 
@@ -66,6 +67,9 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
   private nextBoundary = Infinity;
   private priceDigits = 0;
   private last: T | null = null;
+  /** Session containing the latest in-session trade (session symbols only). */
+  private sessionOpen = 0;
+  private sessionClose = 0;
 
   constructor(config: WindowsConfig) {
     const tfs = config.timeframes ?? TIMEFRAMES;
@@ -105,20 +109,20 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
   }
 
   apply(trade: T): void {
+    const v = this.values;
     const ts = trade.ts;
-    if (this.sessions && !this.ctx.calendar.inSession(ts)) {
+    v.ts = ts;
+    if (this.sessions && !(ts >= this.sessionOpen && ts < this.sessionClose) && !this.enterSession(v)) {
       this.stats.outsideSession++;
       if (ts > this.wm) this.advance(ts);
       return;
     }
-    if (ts > this.wm) this.advance(ts);
-    const v = this.values;
+    if (ts > this.wm) this.moveWatermark(v);
     v.load(trade.price, trade.qty);
     v.id = trade.id;
-    v.ts = ts;
     v.buy = trade.side === 'buy';
     v.count = trade.count ?? 1;
-    this.noteDigits(v);
+    if (v.price.digits > this.priceDigits || v.qty.digits > this.ctx.qtyDigits) this.noteDigits(v);
 
     let late = false;
     let dropped = false;
@@ -138,8 +142,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     if (reshaped) this.recomputeBoundary();
     if (late) this.stats.late++;
     if (dropped) this.stats.droppedLate++;
-    const q = v.qty;
-    this.vwap.add(ts, q.units, q.big, q.scale, v.quoteUnits, v.quoteBig, v.quoteScale);
+    this.vwap.add(v);
     this.stats.applied++;
     this.last = trade;
   }
@@ -149,10 +152,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     if (!(watermarkTs > this.wm)) return;
     this.wm = watermarkTs;
     this.vwap.advance(watermarkTs);
-    if (watermarkTs >= this.nextBoundary) {
-      for (const s of this.series) s.advance(watermarkTs);
-      this.recomputeBoundary();
-    }
+    if (watermarkTs >= this.nextBoundary) this.closeDue();
   }
 
   /** Closed candles and corrections emitted since the last call, in emission order. */
@@ -212,12 +212,30 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     return w;
   }
 
+  /** Per-trade watermark move; the VWAP ring slides itself on `add`. */
+  private moveWatermark(v: TradeValues): void {
+    this.wm = v.ts;
+    if (v.ts >= this.nextBoundary) this.closeDue();
+  }
+
+  private closeDue(): void {
+    for (const s of this.series) s.advance(this.wm);
+    this.recomputeBoundary();
+  }
+
+  /** Slow path of the session check: caches the session containing the trade, if any. */
+  private enterSession(v: TradeValues): boolean {
+    const s = (this.ctx.calendar as SessionCalendar).sessionAt(v.ts);
+    if (s === null) return false;
+    this.sessionOpen = s.open;
+    this.sessionClose = s.close;
+    return true;
+  }
+
   private noteDigits(v: TradeValues): void {
-    if (v.price.digits > this.priceDigits || v.qty.digits > this.ctx.qtyDigits) {
-      if (v.price.digits > this.priceDigits) this.priceDigits = v.price.digits;
-      if (v.qty.digits > this.ctx.qtyDigits) this.ctx.qtyDigits = v.qty.digits;
-      this.updateDigits();
-    }
+    if (v.price.digits > this.priceDigits) this.priceDigits = v.price.digits;
+    if (v.qty.digits > this.ctx.qtyDigits) this.ctx.qtyDigits = v.qty.digits;
+    this.updateDigits();
   }
 
   private updateDigits(): void {

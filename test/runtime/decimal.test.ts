@@ -4,7 +4,7 @@ import {
   DecimalError,
   ExactSum,
   FAST_LIMIT,
-  ParsedDecimal,
+  FastDecimal,
   add,
   compare,
   compareScaled,
@@ -61,7 +61,7 @@ describe('decimal: parse and format', () => {
   it('rejects what is not a plain decimal with a typed error', () => {
     for (const bad of ['', '.5', '1.', '1e5', '+1', '1.2.3', 'abc', '--1', '1,5', ' 1']) {
       expect(() => d(bad), bad).toThrow(DecimalError);
-      expect(() => new ParsedDecimal().parse(bad), bad).toThrow(DecimalError);
+      expect(() => new FastDecimal().parse(bad), bad).toThrow(DecimalError);
     }
   });
 
@@ -133,8 +133,8 @@ describe('decimal: arithmetic', () => {
 });
 
 describe('decimal: hot-path helpers', () => {
-  it('ParsedDecimal strips trailing zeros, keeps the written digits, and falls back to bigint', () => {
-    const p = new ParsedDecimal();
+  it('FastDecimal strips trailing zeros, keeps the written digits, and falls back to bigint', () => {
+    const p = new FastDecimal();
     p.parse('27123.45000000');
     expect([p.units, p.big, p.scale, p.digits]).toEqual([2712345, null, 2, 8]);
     p.parse('0.00012000');
@@ -153,10 +153,10 @@ describe('decimal: hot-path helpers', () => {
     expect([p.big, p.scale]).toEqual([10n ** 27n + 1n, 27]);
   });
 
-  it('ParsedDecimal equals the general parser on random strings', () => {
+  it('FastDecimal equals the general parser on random strings', () => {
     fc.assert(
       fc.property(decimalText, (t) => {
-        const p = new ParsedDecimal().parse(t);
+        const p = new FastDecimal().parse(t);
         expect(p.toDecimal()).toEqual(normalize(d(t)));
         expect(p.digits).toBe(fractionDigits(t));
         if (p.big === null) expect(Math.abs(p.units)).toBeLessThanOrEqual(FAST_LIMIT);
