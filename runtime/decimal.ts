@@ -155,8 +155,14 @@ export function formatDecimal(d: Decimal, scale: number = d.scale, rounding: Rou
 
 /** Renders exactly, with at least `minScale` fraction digits (more only if the value needs them). */
 export function formatExact(d: Decimal, minScale: number): string {
-  const n = normalize(d);
-  return formatDecimal(n, Math.max(n.scale, minScale));
+  if (d.scale <= minScale) return formatDecimal(d, minScale);
+  const s = formatDecimal(d);
+  // drop trailing fraction zeros down to minScale (string work is cheaper than bigint division)
+  let end = s.length;
+  const stop = s.length - (d.scale - minScale);
+  while (end > stop && s.charCodeAt(end - 1) === 48) end--;
+  if (end === s.length) return s;
+  return s.charCodeAt(end - 1) === 46 ? s.slice(0, end - 1) : s.slice(0, end);
 }
 
 /** num / den (den ≠ 0) rounded to an integer. */

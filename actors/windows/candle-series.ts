@@ -92,6 +92,10 @@ export class CandleSeries {
   private readonly quote = new ExactSum();
   private readonly buyVolume = new ExactSum();
   private history: ClosedBar[] = [];
+  /** VWAP text of the last gap bar, reused while close and digits stay the same. */
+  private gapVwapClose = '';
+  private gapVwapDigits = -1;
+  private gapVwap = '';
   private readonly bar: Bar = { start: 0, end: 0 };
 
   constructor(
@@ -288,8 +292,28 @@ export class CandleSeries {
 
   private toCandle(closed: boolean): Candle {
     const ctx = this.ctx;
-    const volume = this.volume.toDecimal();
-    const quote = this.quote.toDecimal();
+    let volume: string;
+    let quoteVolume: string;
+    let buyVolume: string;
+    let vwap: string;
+    if (this.trades === 0) {
+      // gap bars are frequent for quiet symbols: no decimal work for them
+      volume = buyVolume = zeros(ctx.qtyDigits);
+      quoteVolume = zeros(ctx.quoteDigits);
+      if (this.gapVwapClose !== this.close || this.gapVwapDigits !== ctx.vwapDigits) {
+        this.gapVwapClose = this.close;
+        this.gapVwapDigits = ctx.vwapDigits;
+        this.gapVwap = vwapText(null, null, this.close, ctx.vwapDigits);
+      }
+      vwap = this.gapVwap;
+    } else {
+      const v = this.volume.toDecimal();
+      const q = this.quote.toDecimal();
+      volume = formatExact(v, ctx.qtyDigits);
+      quoteVolume = formatExact(q, ctx.quoteDigits);
+      buyVolume = formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits);
+      vwap = vwapText(q, v, this.close, ctx.vwapDigits);
+    }
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -300,11 +324,11 @@ export class CandleSeries {
       high: this.high,
       low: this.low,
       close: this.close,
-      volume: formatExact(volume, ctx.qtyDigits),
-      quoteVolume: formatExact(quote, ctx.quoteDigits),
-      vwap: vwapText(quote, volume, this.close, ctx.vwapDigits),
+      volume,
+      quoteVolume,
+      vwap,
       trades: this.trades,
-      buyVolume: formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits),
+      buyVolume,
       firstTradeId: this.firstId,
       lastTradeId: this.lastId,
       closed,
@@ -372,6 +396,12 @@ export class CandleSeries {
     this.lastClose = close;
     if (this.state === OPEN && this.trades === 0) this.open = this.high = this.low = this.close = close;
   }
+}
+
+const ZEROS: string[] = [];
+/** "0" with `digits` fraction digits, cached. */
+function zeros(digits: number): string {
+  return (ZEROS[digits] ??= digits === 0 ? '0' : '0.' + '0'.repeat(digits));
 }
 
 /** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */

@@ -34,10 +34,29 @@ export interface WindowsConfig {
   session?: SessionConfig | null;
   /** Closed candles kept per timeframe for late-trade corrections (default 16). */
   historySize?: number;
+  /**
+   * Most bars one timeframe may close in a single step (default 1,000,000, about 11.5 days of
+   * 1s bars). A trade or advance that would need more is refused with WindowsError
+   * `WINDOW_GAP_TOO_LONG` before any state changes: a bogus far-future timestamp must not
+   * make the worker emit millions of gap candles.
+   */
+  maxGapBars?: number;
 }
 
 export const DEFAULT_VWAP_WINDOWS = ['1m', '5m', '15m'] as const;
 export const DEFAULT_HISTORY_SIZE = 16;
+export const DEFAULT_MAX_GAP_BARS = 1_000_000;
+
+/** A step the windows refuse to take; nothing was changed. */
+export class WindowsError extends Error {
+  constructor(
+    readonly code: 'WINDOW_GAP_TOO_LONG',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WindowsError';
+  }
+}
 
 /** `30s` / `5m` / `1h` → milliseconds; throws on anything else. */
 export function durationMs(label: string): number {

@@ -4,7 +4,7 @@ import type { Trade } from '../../schemas/trade.js';
 import { SessionCalendar, UTC_CALENDAR, type BarCalendar } from './calendar.js';
 import { CandleSeries, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
 import { TradeValues } from './trade-values.js';
-import { DEFAULT_HISTORY_SIZE, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, type WindowsConfig } from './config.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_MAX_GAP_BARS, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, WindowsError, type WindowsConfig } from './config.js';
 import { RollingVwap, type RollingVwapSnapshot } from './rolling-vwap.js';
 
 /** The trade fields the windows read (a full normalized `Trade` fits). */
@@ -62,6 +62,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
   private readonly ctx: Context;
   private readonly values = new TradeValues();
   private readonly sessions: boolean;
+  private readonly maxGapBars: number;
   private wm = -Infinity;
   /** Smallest watermark at which some series has a bar to close or open. */
   private nextBoundary = Infinity;
@@ -84,6 +85,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
       throw new RangeError(`bad pricePrecision ${config.pricePrecision}`);
     }
     this.config = config;
+    this.maxGapBars = config.maxGapBars ?? DEFAULT_MAX_GAP_BARS;
     this.sessions = !!config.session;
     const calendar: BarCalendar = config.session ? new SessionCalendar(config.session) : UTC_CALENDAR;
     this.ctx = new Context(config.venue, config.symbol, calendar, historySize, this.stats);
@@ -113,12 +115,12 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     const ts = trade.ts;
     v.ts = ts;
     if (this.sessions && !(ts >= this.sessionOpen && ts < this.sessionClose) && !this.enterSession(v)) {
-      this.stats.outsideSession++;
       if (ts > this.wm) this.advance(ts);
+      this.stats.outsideSession++;
       return;
     }
+    v.load(trade.price, trade.qty); // throws on malformed input before any state changes
     if (ts > this.wm) this.moveWatermark(v);
-    v.load(trade.price, trade.qty);
     v.id = trade.id;
     v.buy = trade.side === 'buy';
     v.count = trade.count ?? 1;
@@ -150,6 +152,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
   /** Moves event time to `watermarkTs` (no-op if not later): closes due bars, slides VWAP windows. */
   advance(watermarkTs: number): void {
     if (!(watermarkTs > this.wm)) return;
+    if (watermarkTs >= this.nextBoundary) this.checkGap(watermarkTs);
     this.wm = watermarkTs;
     this.vwap.advance(watermarkTs);
     if (watermarkTs >= this.nextBoundary) this.closeDue();
@@ -214,8 +217,24 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
 
   /** Per-trade watermark move; the VWAP ring slides itself on `add`. */
   private moveWatermark(v: TradeValues): void {
-    this.wm = v.ts;
-    if (v.ts >= this.nextBoundary) this.closeDue();
+    if (v.ts >= this.nextBoundary) {
+      this.checkGap(v.ts);
+      this.wm = v.ts;
+      this.closeDue();
+    } else this.wm = v.ts;
+  }
+
+  /** Refuses (before changing anything) a step that would close more than maxGapBars bars of one timeframe. */
+  private checkGap(watermark: number): void {
+    for (const s of this.series) {
+      const from = s.boundary();
+      if (watermark >= from && (watermark - from) / s.tfMs >= this.maxGapBars) {
+        throw new WindowsError(
+          'WINDOW_GAP_TOO_LONG',
+          `${this.config.venue}/${this.config.symbol}: moving event time from ${new Date(from).toISOString()} to ${new Date(watermark).toISOString()} would close more than ${this.maxGapBars} ${s.tf} bars`,
+        );
+      }
+    }
   }
 
   private closeDue(): void {

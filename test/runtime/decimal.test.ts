@@ -76,6 +76,8 @@ describe('decimal: parse and format', () => {
     expect(formatExact(d('1.2300'), 2)).toBe('1.23');
     expect(formatExact(d('1.2345'), 2)).toBe('1.2345');
     expect(formatExact(d('0'), 8)).toBe('0.00000000');
+    expect(formatExact(d('5.000'), 0)).toBe('5');
+    expect(formatExact(d('-0.0500'), 1)).toBe('-0.05');
     expect(normalize(d('1.2300'))).toEqual({ units: 123n, scale: 2 });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SessionCalendar, SymbolWindows, type Bar, type SessionConfig, type WindowTrade, type WindowsConfig } from '../../../actors/windows/index.js';
+import { SessionCalendar, SymbolWindows, WindowsError, type Bar, type SessionConfig, type WindowTrade, type WindowsConfig } from '../../../actors/windows/index.js';
 import type { Candle } from '../../../schemas/candle.js';
+import { DecimalError } from '../../../runtime/decimal.js';
 
 const T0 = Date.UTC(2024, 0, 2, 10, 0, 0);
 const M = 60_000;
@@ -152,6 +153,20 @@ describe('SymbolWindows candles', () => {
     expect(c.quoteVolume).toBe('123456789012345678246913578.012345678123456789');
     expect(c.volume).toBe('1000000000.000000001');
     expect(c.vwap).toBe('123456789012345678.1234567890000');
+  });
+
+  it('refuses, without changing state, malformed prices and far-future jumps', () => {
+    const w = windows({ timeframes: ['1s', '1m'], maxGapBars: 1000 });
+    w.apply(trade(T0, '100', '1'));
+    const before = JSON.stringify(w.toSnapshot());
+    expect(() => w.apply(trade(T0 + 5_000, '1e5', '1'))).toThrow(DecimalError);
+    expect(() => w.apply(trade(T0 + 5_000, '100', '-'))).toThrow(DecimalError);
+    expect(() => w.apply(trade(T0 + 2_000_000, '100', '1'))).toThrow(WindowsError); // 2000 1s bars
+    expect(() => w.advance(T0 + 2_000_000)).toThrow(/more than 1000 1s bars/);
+    expect(JSON.stringify(w.toSnapshot())).toBe(before);
+    expect(w.drainClosed()).toEqual([]);
+    w.advance(T0 + 900_000); // within the limit
+    expect(w.drainClosed()).toHaveLength(900 + 15); // bars ending at or before the watermark
   });
 
   it('validates its configuration', () => {
