@@ -42,9 +42,10 @@ export interface WindowsSnapshot<T extends WindowTrade = WindowTrade> {
  *
  * - `apply(trade)` parses the price and quantity once and updates every open bar and the VWAP
  *   ring; it allocates nothing unless a candle closes.
- * - The watermark is the latest of trade times and `advance(ts)` calls (the actor passes wall
- *   clock − grace). A bar closes when the watermark reaches its end; bars without trades are
- *   emitted as gap candles carrying the previous close.
+ * - The watermark is the latest of trade times and `advance(ts)` calls (the actor passes its
+ *   estimate of event time minus the grace, so a quiet symbol still closes its bars). A bar
+ *   closes when the watermark reaches its end; bars without trades are emitted as gap candles
+ *   carrying the previous close.
  * - A trade older than a timeframe's open bar corrects the closed candle it belongs to (re-emitted,
  *   same openTime) while that candle is among the last `historySize`; older ones are dropped
  *   (counted). A timeframe's first bar is the bar of its first trade; trades before it are dropped.
@@ -86,6 +87,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     }
     this.config = config;
     this.maxGapBars = config.maxGapBars ?? DEFAULT_MAX_GAP_BARS;
+    if (!(this.maxGapBars >= 1)) throw new RangeError(`bad maxGapBars ${config.maxGapBars}`);
     this.sessions = !!config.session;
     const calendar: BarCalendar = config.session ? new SessionCalendar(config.session) : UTC_CALENDAR;
     this.ctx = new Context(config.venue, config.symbol, calendar, historySize, this.stats);
@@ -110,6 +112,10 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     return this.last;
   }
 
+  /**
+   * Aggregates one trade. Throws DecimalError (malformed price/qty) or WindowsError (a jump past
+   * `maxGapBars`) before changing any state, so the caller may dead-letter the trade.
+   */
   apply(trade: T): void {
     const v = this.values;
     const ts = trade.ts;
@@ -121,6 +127,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     }
     v.load(trade.price, trade.qty); // throws on malformed input before any state changes
     if (ts > this.wm) this.moveWatermark(v);
+    else if (this.series.length > 0 && this.series[0]!.state === 0) this.checkFirst(v);
     v.id = trade.id;
     v.buy = trade.side === 'buy';
     v.count = trade.count ?? 1;
@@ -149,7 +156,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     this.last = trade;
   }
 
-  /** Moves event time to `watermarkTs` (no-op if not later): closes due bars, slides VWAP windows. */
+  /** Moves event time to `watermarkTs` (no-op if not later): closes due bars, slides VWAP windows. Throws WindowsError like `apply`. */
   advance(watermarkTs: number): void {
     if (!(watermarkTs > this.wm)) return;
     if (watermarkTs >= this.nextBoundary) this.checkGap(watermarkTs);
@@ -233,6 +240,15 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
           'WINDOW_GAP_TOO_LONG',
           `${this.config.venue}/${this.config.symbol}: moving event time from ${new Date(from).toISOString()} to ${new Date(watermark).toISOString()} would close more than ${this.maxGapBars} ${s.tf} bars`,
         );
+      }
+    }
+  }
+
+  /** The first trade, older than the watermark, will gap-fill from its bar up to the watermark. */
+  private checkFirst(v: TradeValues): void {
+    for (const s of this.series) {
+      if ((this.wm - v.ts) / s.tfMs >= this.maxGapBars) {
+        throw new WindowsError('WINDOW_GAP_TOO_LONG', `${this.config.venue}/${this.config.symbol}: first trade at ${new Date(v.ts).toISOString()} is more than ${this.maxGapBars} ${s.tf} bars behind the watermark`);
       }
     }
   }

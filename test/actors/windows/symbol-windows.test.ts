@@ -167,6 +167,11 @@ describe('SymbolWindows candles', () => {
     expect(w.drainClosed()).toEqual([]);
     w.advance(T0 + 900_000); // within the limit
     expect(w.drainClosed()).toHaveLength(900 + 15); // bars ending at or before the watermark
+
+    const fresh = windows({ timeframes: ['1s'], maxGapBars: 1000 });
+    fresh.advance(T0 + 2_000_000);
+    expect(() => fresh.apply(trade(T0, '1', '1'))).toThrow(/first trade/);
+    expect(fresh.openCandles()).toEqual([]);
   });
 
   it('validates its configuration', () => {
