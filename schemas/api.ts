@@ -2,8 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Candle } from './candle.js';
 import { EpochMs, Symbol, Timeframe, VenueId, DecimalString } from './common.js';
 import { FeedHealth, LiveState } from './state.js';
-// Moves to schemas/ with the spread actor's md.arb payload; the stored shape is the contract until then.
-import { ArbitrageRecord } from '../store/arbitrage.js';
+import { ArbitrageRecord } from './arbitrage.js';
 
 /**
  * Request and response bodies of the query service (HTTP `/v1/*`, WebSocket `/v1/stream`, NATS

@@ -1,24 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { DecimalString, EpochMs, Symbol, VenueId } from '../schemas/common.js';
+import { Type } from '@sinclair/typebox';
+import { ArbitrageRecord } from '../schemas/arbitrage.js';
 import { loadEnv } from '../runtime/config.js';
 import type { Sql } from '../runtime/pg.js';
 
-/**
- * One cross-venue opportunity as stored: buy at `buyVenue`'s ask, sell at `sellVenue`'s bid.
- * `id` is the signal's message id, so a redelivery is stored once.
- * (Belongs in schemas/ next to the spread actor's md.arb payload once that exists.)
- */
-export const ArbitrageRecord = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 200 }),
-  symbol: Symbol,
-  ts: EpochMs,
-  buyVenue: VenueId,
-  sellVenue: VenueId,
-  ask: DecimalString,
-  bid: DecimalString,
-  spreadBps: DecimalString,
-});
-export type ArbitrageRecord = Static<typeof ArbitrageRecord>;
+/** The stored shape is the md.arb payload (schemas/arbitrage.ts), re-exported for the store's users. */
+export { ArbitrageRecord };
 
 export const ArbitrageEnv = Type.Object({
   TICKWORK_RETENTION_ARBITRAGE: Type.String({
