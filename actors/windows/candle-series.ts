@@ -110,8 +110,16 @@ export class CandleSeries {
     return this.state === OPEN ? this.end : this.state === WAITING ? this.start : Infinity;
   }
 
-  /** Adds a trade inside the open bar (caller checked state OPEN and ts ≥ start; ts < end holds after advancing). */
-  applyOpen(v: TradeValues): void {
+  /** Whether the open bar has trades and `p` lies within its [low, high]. */
+  spans(p: FastDecimal): boolean {
+    return this.trades > 0 && p.compareTo(this.highValue) <= 0 && p.compareTo(this.lowValue) >= 0;
+  }
+
+  /**
+   * Adds a trade inside the open bar (caller checked state OPEN and ts ≥ start; ts < end holds
+   * after advancing). `inRange`: the caller knows the price cannot move high or low.
+   */
+  applyOpen(v: TradeValues, inRange = false): void {
     const p = v.price;
     if (this.trades === 0) {
       this.open = this.high = this.low = this.close = v.priceText;
@@ -129,7 +137,9 @@ export class CandleSeries {
         this.openTs = v.ts;
         this.firstId = v.id;
       }
-      if (p.compareTo(this.highValue) > 0) {
+      if (inRange) {
+        // nothing to compare
+      } else if (p.compareTo(this.highValue) > 0) {
         this.high = v.priceText;
         this.highValue.copyFrom(p);
       } else if (p.compareTo(this.lowValue) < 0) {

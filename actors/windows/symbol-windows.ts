@@ -137,9 +137,13 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     let dropped = false;
     let reshaped = false;
     const series = this.series;
+    // Open bars nest (each larger one contains the smallest), so a price within the smallest
+    // open bar's range moves no high or low: one compare pair instead of one per timeframe.
+    const smallest = series[0];
+    const inRange = smallest !== undefined && smallest.state === 1 && ts >= smallest.start && smallest.spans(v.price);
     for (let i = 0; i < series.length; i++) {
       const s = series[i]!;
-      if (s.state === 1 && ts >= s.start) s.applyOpen(v);
+      if (s.state === 1 && ts >= s.start) s.applyOpen(v, inRange);
       else if (s.state === 0) {
         s.applyFirst(v, this.wm);
         reshaped = true;
