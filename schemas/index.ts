@@ -4,3 +4,4 @@ export * from './quote.js';
 export * from './candle.js';
 export * from './state.js';
 export * from './subjects.js';
+export * from './arbitrage.js';

@@ -8,6 +8,7 @@ import { startProcess } from '../../runtime/process.js';
 import { startSimulator, type Simulator, type SimVenue } from '../../simulate/index.js';
 import { runFeeds } from './feed.js';
 import { runSink } from './sink.js';
+import { runSpread } from './spread.js';
 import { runWorker } from './worker.js';
 
 /** Demo markets: the three largest pairs against each venue's usual quote currency. */
@@ -67,6 +68,7 @@ export function register(program: Command): void {
         await Promise.all(sims.map((s) => s.close()));
       });
       await runSink(ctx);
+      await runSpread(ctx);
       await runWorker(ctx, workerCfg);
       const api = await registerApi(ctx);
       ctx.lifecycle.onShutdown('intake', 'api', () => api.close());
