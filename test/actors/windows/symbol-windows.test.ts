@@ -71,6 +71,15 @@ describe('SymbolWindows candles', () => {
     expect([c.open, c.close, c.firstTradeId, c.lastTradeId, c.low, c.high]).toEqual(['90', '95', '2', '3', '90', '100']);
   });
 
+  it('updates high/low of larger bars when the smallest open bar is empty', () => {
+    const w = windows({ timeframes: ['1s', '1m'] });
+    w.apply(trade(T0 + 30_000, '100', '1'));
+    w.advance(T0 + M + 15_000); // 1s bar at +75 s open and empty
+    w.apply(trade(T0 + M + 10_000, '200', '1')); // late for 1s, in the open 1m bar
+    w.apply(trade(T0 + M + 15_500, '100', '1')); // inside the 1s bar's old range, below the 1m low
+    expect(w.openCandles().find((c) => c.tf === '1m')).toMatchObject({ high: '200', low: '100', trades: 2 });
+  });
+
   it('fills gaps with empty candles carrying the previous close', () => {
     const w = windows();
     w.apply(trade(T0 + 10_000, '100.5', '0.25'));
