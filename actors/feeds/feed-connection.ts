@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import type { ActorContext, Behavior } from '../../runtime/actor/index.js';
+import { backoffDelay, sleep } from '../../runtime/backoff.js';
 import type { Logger } from '../../runtime/logger.js';
 import { SlidingWindowLimit, type RateLimiter } from '../../runtime/rate-limit.js';
 import type { Trade } from '../../schemas/trade.js';
@@ -58,6 +59,8 @@ export interface FeedConnectionDeps {
   stats: FeedStats;
   /** Connection attempts per IP, shared by every connection of the venue. */
   connectLimit: RateLimiter;
+  /** REST request weight (backfill), shared by every connection of the venue; null = unlimited. */
+  restLimit: RateLimiter | null;
   /** Last trade of a symbol already stored in MD_TRADES (seeds gap detection after a crash). */
   lastStoredTrade: (symbol: string) => Promise<Trade | null>;
   timings: FeedTimings;
@@ -71,12 +74,17 @@ interface Link {
   adapter: VenueAdapter;
   out: RateLimiter | null;
   openedAt: number;
+  /** Whether the catch-up after (re)connecting ran (or is not needed, as for a rotation's replacement). */
+  caughtUp: boolean;
 }
 
 /** Sockets kept parseable after they closed (their frames may still be queued). */
 const PARSERS_KEPT = 4;
 const BACKFILL_TIMEOUT_MS = 10_000;
 const BACKFILL_ATTEMPTS = 3;
+const BACKFILL_BACKOFF = { initialMs: 200, maxMs: 2000, multiplier: 2 };
+/** REST requests in flight at once while catching up after a reconnect. */
+const CATCH_UP_CONCURRENCY = 4;
 
 /**
  * One venue WebSocket connection as an actor: frames arrive as messages and are handled one at
@@ -179,6 +187,11 @@ export class FeedConnection implements Behavior<FeedMsg> {
     }
     slot.lastFrameAt = msg.recvTs;
     if (this.replacement !== null && msg.gen === this.replacement.gen) this.promoteSoon();
+    const link = this.link;
+    if (link !== null && !link.caughtUp && msg.gen === link.gen) {
+      link.caughtUp = true;
+      await this.catchUp(link.adapter);
+    }
     const out = this.out;
     // ws is told not to validate UTF-8 (a bad text frame would close the connection and lose
     // everything queued behind it); the check is here, so such a frame is one DLQ entry instead.
@@ -210,7 +223,16 @@ export class FeedConnection implements Behavior<FeedMsg> {
       stats.repeat(); // overlap after reconnect/rotation: already published
       return;
     }
-    if (verdict.kind === 'gap') await this.fillGap(adapter, trade, verdict.from, verdict.to);
+    if (verdict.kind === 'gap') {
+      try {
+        await this.fillGap(adapter, trade, verdict.from, verdict.to);
+      } catch (err) {
+        // Ended mid-backfill (socket closed): this trade is not published either. Move back to
+        // before the gap so the next incarnation, seeing the trades queued after it, refills both.
+        gaps.rewind(trade.symbol, verdict.from - 1);
+        throw err;
+      }
+    }
     const { stored } = await this.deps.publisher.trade(trade);
     stored.catch((err: unknown) => {
       // Not stored: move the position back so the next trade reveals the hole and backfills it.
@@ -219,49 +241,92 @@ export class FeedConnection implements Behavior<FeedMsg> {
     });
   }
 
-  /** Publishes trades [from, to] from the venue's REST API before the live trade that revealed the gap. */
+  /**
+   * Publishes trades [from, to] from the venue's REST API before the live trade that revealed the
+   * gap. A gap counts as detected once it is settled (filled or not): one aborted by the end of
+   * the incarnation is detected again, and counted then.
+   */
   private async fillGap(adapter: VenueAdapter, live: Trade, from: number, to: number): Promise<void> {
     const { stats, log } = this.deps;
-    stats.gap();
-    const source = adapter.backfill;
     const missing = to - from + 1;
-    if (!source || !this.deps.restUrl || missing > this.deps.timings.maxBackfill) {
+    if (!adapter.backfill || !this.deps.restUrl || missing > this.deps.timings.maxBackfill) {
+      stats.gap();
       stats.unfilled(missing);
-      log.warn({ symbol: live.symbol, from, to, missing, reason: source ? 'too large' : 'no backfill source' }, 'trade id gap not filled');
+      log.warn({ symbol: live.symbol, from, to, missing, reason: adapter.backfill ? 'too large' : 'no backfill source' }, 'trade id gap not filled');
       return;
     }
+    const next = await this.backfillRange(adapter, live, from, to);
+    stats.gap();
+    if (next > to) stats.gapFilled();
+    else {
+      stats.unfilled(to - next + 1);
+      log.warn({ symbol: live.symbol, from: next, to, missing: to - next + 1 }, 'trade id gap partly filled');
+    }
+  }
+
+  /**
+   * After a reconnect, once the new socket delivers (its subscriptions are live): fetches what
+   * each symbol traded since the last id seen, so trades missed while disconnected are stored
+   * even if the symbol does not trade again soon (a live trade would reveal the gap only then).
+   */
+  private async catchUp(adapter: VenueAdapter): Promise<void> {
+    const { slot, stats, venue } = this.deps;
+    if (!adapter.backfill || !this.deps.restUrl || !adapter.tradeSeq) return;
+    const pending = [...slot.symbols].filter((s) => slot.gaps.lastId(s) !== undefined);
+    const worker = async (): Promise<void> => {
+      for (let symbol = pending.pop(); symbol !== undefined; symbol = pending.pop()) {
+        const last = slot.gaps.lastId(symbol);
+        if (last === undefined) continue;
+        const like: Trade = { venue, symbol, venueSymbol: adapter.toVenueSymbol(symbol), id: '', price: '0', qty: '0', side: 'buy', ts: 0, recvTs: 0 };
+        const next = await this.backfillRange(adapter, like, last + 1, last + this.deps.timings.maxBackfill);
+        if (next > last + 1) {
+          stats.gap();
+          stats.gapFilled();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, pending.length) }, worker));
+  }
+
+  /**
+   * Publishes the venue's trades with ids in [from, to] (REST, pages in id order, within the
+   * venue's REST weight) and advances the gap tracker over them. Returns the first id not
+   * published: `to + 1` when complete. Stops early when the venue has no more (yet).
+   */
+  private async backfillRange(adapter: VenueAdapter, like: Trade, from: number, to: number): Promise<number> {
+    const source = adapter.backfill!;
+    const { slot, stats, log, publisher } = this.deps;
     let next = from;
     let failures = 0;
     while (next <= to) {
       const limit = Math.min(source.maxPerRequest, to - next + 1);
       let trades: Trade[];
       try {
-        trades = await this.fetchTrades(source.path(live.venueSymbol, next, limit), (body) => source.parse(body, live, Date.now()));
+        if (this.deps.restLimit !== null) await this.deps.restLimit.take(source.weight, this.ctx.signal);
+        trades = await this.fetchTrades(source.path(like.venueSymbol, next, limit), (body) => source.parse(body, like, Date.now()));
       } catch (err) {
         if (this.ctx.signal.aborted) throw err;
         if (++failures >= BACKFILL_ATTEMPTS) {
-          log.warn({ symbol: live.symbol, from: next, to, err: (err as Error).message }, 'backfill failed');
+          log.warn({ symbol: like.symbol, from: next, to, err: (err as Error).message }, 'backfill failed');
           break;
         }
+        await sleep(backoffDelay(failures, BACKFILL_BACKOFF), this.ctx.signal);
         continue;
       }
       let published = 0;
       for (const t of trades) {
         const s = adapter.tradeSeq?.(t);
         if (!s || s.last < next || s.first > to) continue;
-        const { stored } = await this.deps.publisher.trade(t);
+        const { stored } = await publisher.trade(t);
         stored.catch(this.onLost);
+        slot.gaps.advance(t.symbol, s.last);
         published++;
         next = s.last + 1;
       }
       stats.backfill(published);
-      if (published === 0) break; // the venue has nothing more in the range
+      if (published === 0 || trades.length < limit) break; // the venue has nothing more in the range (yet)
     }
-    if (next > to) stats.gapFilled();
-    else {
-      stats.unfilled(to - next + 1);
-      log.warn({ symbol: live.symbol, from: next, to, missing: to - next + 1 }, 'trade id gap partly filled');
-    }
+    return next;
   }
 
   private async fetchTrades(path: string, parse: (body: string) => Trade[]): Promise<Trade[]> {
@@ -306,7 +371,7 @@ export class FeedConnection implements Behavior<FeedMsg> {
     // counts pings and pongs), and a small margin on the window: the venue counts on its clock.
     const out = lim ? new SlidingWindowLimit({ limit: Math.max(1, lim.count - 1), windowMs: lim.perMs + 100 }) : null;
     const ws = await this.open(gen);
-    return { ws, gen, adapter, out, openedAt: Date.now() };
+    return { ws, gen, adapter, out, openedAt: Date.now(), caughtUp: false };
   }
 
   private open(gen: number): Promise<WebSocket> {
@@ -384,6 +449,7 @@ export class FeedConnection implements Behavior<FeedMsg> {
       this.later(Math.max(1000, this.deps.timings.rotateOverlapMs), () => this.ctx.self.trySend({ t: 'rotate' }));
       return;
     }
+    link.caughtUp = true; // the current connection is still delivering: nothing to catch up
     this.replacement = link;
     await this.sendAll(link, link.adapter.subscribeFrames([...this.deps.slot.symbols], this.deps.slot.channels, this.nextReqId));
     // A quiet market may send nothing on the new socket for a while: promote anyway after a bound.

@@ -3,7 +3,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { Namespace } from '../../runtime/namespace.js';
 import type { NatsHandles } from '../../runtime/nats.js';
 import { PipelinedPublisher } from '../../runtime/publisher.js';
-import { SlidingWindowLimit, type RateLimiter } from '../../runtime/rate-limit.js';
+import { SlidingWindowLimit, TokenBucket, type RateLimiter } from '../../runtime/rate-limit.js';
 import type { FeedHealth } from '../../schemas/state.js';
 import { STREAMS, tradeSubject } from '../../schemas/subjects.js';
 import type { Trade } from '../../schemas/trade.js';
@@ -37,6 +37,7 @@ export class FeedSupervisor {
   private readonly slots: { slot: ConnectionSlot; ref: ActorRef<FeedMsg> }[] = [];
   private readonly probe: VenueAdapter;
   private readonly connectLimit: RateLimiter;
+  private readonly restLimit: RateLimiter | null;
   private readonly publisher: MarketPublisher;
   private readonly channels: readonly FeedChannel[];
   private readonly perConnection: number;
@@ -62,6 +63,9 @@ export class FeedSupervisor {
       ...(deps.parent ? { parent: deps.parent } : {}),
       ...(deps.onEscalate ? { onEscalate: deps.onEscalate } : {}),
     });
+    const w = this.probe.limits.restWeightPerMin;
+    // Half the venue's per-IP budget: a second feed replica on the same IP must fit beside us.
+    this.restLimit = w ? new TokenBucket({ capacity: w / 2, refillPerSec: w / 2 / 60 }) : null;
     const c = this.probe.limits.connectsPerIp;
     this.connectLimit = c ? new SlidingWindowLimit({ limit: c.count, windowMs: c.perMs + 1000 }) : new SlidingWindowLimit({ limit: 1000, windowMs: 1000 });
     this.stats = new FeedStats(venue);
@@ -188,6 +192,7 @@ export class FeedSupervisor {
           publisher: this.publisher,
           stats: this.stats,
           connectLimit: this.connectLimit,
+          restLimit: this.restLimit,
           lastStoredTrade,
           timings: this.timings,
           log: log.child({ venue, conn: slot.id }),

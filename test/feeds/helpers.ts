@@ -8,7 +8,7 @@ import { loadEnv } from '../../runtime/config.js';
 import { createLogger, type Logger } from '../../runtime/logger.js';
 import type { NatsHandles } from '../../runtime/nats.js';
 import type { Simulator } from '../../simulate/index.js';
-import type { Isolated } from '../harness.js';
+import { spawnCli, type CliProcess, type Isolated } from '../harness.js';
 
 /**
  * `<VENUE>_WS_URL` / `<VENUE>_REST_URL` pointing a venue's connector at a simulator: the
@@ -117,4 +117,51 @@ export async function fetchMetrics(port: number): Promise<Map<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
   return parseMetrics(await res.text());
+}
+
+export interface FeedProcess {
+  cli: CliProcess;
+  port: number;
+  metrics(): Promise<Map<string, number>>;
+  /** SIGTERM, then the exit code (0 = graceful shutdown). */
+  stop(): Promise<number | string>;
+}
+
+/**
+ * `tickwork feed --venue V --symbols …` as a child process on a free HTTP port; resolves once
+ * its /metrics shows the venue's connections open.
+ */
+export async function startFeedProcess(iso: Isolated, venue: string, symbols: string[], env: Record<string, string>, connections = 1): Promise<FeedProcess> {
+  const port = await freePort();
+  const cli = spawnCli(['feed', '--venue', venue, '--symbols', symbols.join(',')], {
+    ...iso.env,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...env,
+    HTTP_PORT: String(port),
+  });
+  const metrics = () => fetchMetrics(port);
+  try {
+    await waitUntil(
+      async () => {
+        if (cli.child.exitCode !== null) throw new Error(`tickwork feed exited ${cli.child.exitCode}:\n${cli.output().slice(-2000)}`);
+        const m = await metrics().catch(() => null);
+        return m !== null && metricSum(m, 'tickwork_feed_connections_open', { venue }) === connections;
+      },
+      30_000,
+      `tickwork feed (${venue}) connected`,
+      () => cli.output().slice(-1000),
+    );
+  } catch (err) {
+    cli.child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    cli,
+    port,
+    metrics,
+    stop: async () => {
+      if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
+      return cli.exited;
+    },
+  };
 }

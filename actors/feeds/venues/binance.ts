@@ -44,7 +44,9 @@ const LIMITS: VenueLimits = {
   messagesPerConnection: { count: 5, perMs: 1_000 },
   connectsPerIp: { count: 300, perMs: 300_000 },
   maxConnectionAgeMs: 24 * 60 * 60 * 1_000,
-  source: 'Binance spot WebSocket Streams docs: 5 incoming msgs/s per connection (incl. ping/pong/SUBSCRIBE), 1024 streams per connection, 300 connections per 5 min per IP, 24 h connection validity',
+  restWeightPerMin: 6_000,
+  source:
+    'Binance spot WebSocket Streams docs: 5 incoming msgs/s per connection (incl. ping/pong/SUBSCRIBE), 1024 streams per connection, 300 connections per 5 min per IP, 24 h connection validity; REST: 6000 request weight per minute per IP, aggTrades weight 4',
 };
 
 /**
@@ -75,6 +77,7 @@ const STREAM_OF: Record<FeedChannel, string> = { trades: 'aggTrade', quotes: 'bo
 /** `GET /api/v3/aggTrades?fromId=` returns aggregate trades by id, up to 1000 per request. */
 const AGG_TRADES_BACKFILL: TradeBackfill = {
   maxPerRequest: 1000,
+  weight: 4,
   path: (venueSymbol, fromId, limit) =>
     `/api/v3/aggTrades?symbol=${encodeURIComponent(venueSymbol)}&fromId=${fromId}&limit=${limit}`,
   parse(body, like, recvTs) {

@@ -50,6 +50,8 @@ export interface VenueAdapter {
 export interface TradeBackfill {
   /** Most trades one request may return. */
   readonly maxPerRequest: number;
+  /** Request weight of one call against `VenueLimits.restWeightPerMin`. */
+  readonly weight: number;
   /** Path and query, appended to `restUrl`, for up to `limit` trades with sequence ≥ `fromId`. */
   path(venueSymbol: string, fromId: number, limit: number): string;
   /**
@@ -93,6 +95,8 @@ export interface VenueLimits {
   connectsPerIp?: RateLimit;
   /** The venue closes a connection after this age (Binance: 24 h). */
   maxConnectionAgeMs?: number;
+  /** REST request weight per minute per IP (Binance 6000); backfill requests spend `TradeBackfill.weight`. */
+  restWeightPerMin?: number;
   /** The venue drops a connection that has been silent (no client message) this long. */
   idleTimeoutMs?: number;
   /** Where the numbers come from. */
