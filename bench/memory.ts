@@ -1,0 +1,110 @@
+/**
+ * Memory: RSS of a `tickwork worker` process holding 1,000 symbols with every timeframe after a
+ * warm-up. Each symbol gets trades spread over the last `spanMs` of event time, so every series
+ * has an open bar, the 1s series a full correction history, the VWAP rings are allocated and
+ * every symbol has a snapshot; then the RSS is read from /proc while the worker idles.
+ */
+import { inScope, spawnWorker, type WorkerEnvOverrides } from './env.js';
+import { TradeGen } from './load.js';
+import { appliedTotals } from './observe.js';
+import { rawPublish } from './raw-publish.js';
+import { figure, sleep, waitUntil, type Figure } from './stats.js';
+import { TIMEFRAMES } from '../schemas/common.js';
+import { tradeSubject } from '../schemas/subjects.js';
+import { tradeMsgId } from '../schemas/trade.js';
+
+export interface MemoryBenchOptions {
+  symbols: number;
+  tradesPerSymbol: number;
+  spanMs: number;
+  runs: number;
+  /** Idle time after the last snapshot before sampling. */
+  settleMs: number;
+}
+
+export interface MemoryBenchResult {
+  symbols: number;
+  trades: number;
+  timeframes: string;
+  /** Resident set size, MB (10^6 bytes). */
+  rssMB: Figure;
+  /** V8 heap in use (from the worker's /metrics), MB. */
+  heapUsedMB: Figure;
+  /** The same worker's RSS before any symbol existed, MB. */
+  baselineRssMB: Figure;
+  workerEnv: WorkerEnvOverrides;
+}
+
+/** Event-time warm-up into the past: wall-clock ticks must not close bars before their trades arrive. */
+export const MEMORY_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_GRACE_MS: '600000' };
+
+/** Decimal megabytes, as the target states them. */
+const MB = 1_000_000;
+
+async function heapUsed(port: number | null): Promise<number> {
+  if (port === null) return Number.NaN;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^tickwork_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBenchResult> {
+  const rss: number[] = [];
+  const heap: number[] = [];
+  const base: number[] = [];
+  const trades = opts.symbols * opts.tradesPerSymbol;
+  for (let r = 0; r < opts.runs; r++) {
+    await inScope('mem', async ({ nats, ns, redis, env }) => {
+      const worker = spawnWorker(env, MEMORY_WORKER_ENV);
+      try {
+        await worker.ready;
+        await sleep(500);
+        base.push(worker.rss() / MB);
+        const gen = new TradeGen(opts.symbols);
+        const start = Date.now() - opts.spanMs;
+        const enc = new TextEncoder();
+        const msgs = [];
+        for (let k = 0; k < opts.tradesPerSymbol; k++) {
+          const ts = start + Math.floor((k * opts.spanMs) / opts.tradesPerSymbol);
+          for (let s = 0; s < opts.symbols; s++) {
+            const { trade } = gen.trade(s, ts);
+            msgs.push({ subject: ns.subject(tradeSubject(trade.venue, trade.symbol)), data: enc.encode(JSON.stringify(trade)), msgId: tradeMsgId(trade) });
+          }
+        }
+        await rawPublish(nats.nc, msgs);
+        await waitUntil(
+          'the warm-up applied',
+          async () => ((await appliedTotals(redis, ns, 'binance', gen.symbols)).applied === trades ? true : undefined),
+          300_000,
+          500,
+        );
+        await waitUntil(
+          'a snapshot per symbol',
+          async () => ((await redis.keys(ns.key('snap:*'))).length === opts.symbols ? true : undefined),
+          60_000,
+          250,
+        );
+        await sleep(opts.settleMs);
+        const samples: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          samples.push(worker.rss() / MB);
+          await sleep(200);
+        }
+        rss.push(figure(samples).median);
+        heap.push((await heapUsed(worker.httpPort())) / MB);
+        await worker.stop();
+      } finally {
+        await worker.kill();
+      }
+    });
+  }
+  return {
+    symbols: opts.symbols,
+    trades,
+    timeframes: TIMEFRAMES.join(' '),
+    rssMB: figure(rss),
+    heapUsedMB: figure(heap),
+    baselineRssMB: figure(base),
+    workerEnv: MEMORY_WORKER_ENV,
+  };
+}
