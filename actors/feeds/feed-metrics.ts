@@ -35,7 +35,10 @@ export class FeedStats {
   framesTotal = 0;
   trades = 0;
   quotes = 0;
+  /** JetStream duplicate hits (Nats-Msg-Id), all kinds and by kind. */
   duplicates = 0;
+  tradeDuplicates = 0;
+  quoteDuplicates = 0;
   /** Repeated sequential trade ids dropped before publishing (overlap after reconnect/rotation). */
   repeats = 0;
   dlq = 0;
@@ -84,6 +87,7 @@ export class FeedStats {
   tradeStored(duplicate: boolean): void {
     if (duplicate) {
       this.duplicates++;
+      this.tradeDuplicates++;
       this.dupTrade.inc();
     } else {
       this.trades++;
@@ -94,6 +98,7 @@ export class FeedStats {
   quoteStored(duplicate: boolean): void {
     if (duplicate) {
       this.duplicates++;
+      this.quoteDuplicates++;
       this.dupQuote.inc();
     } else {
       this.quotes++;
