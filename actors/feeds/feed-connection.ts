@@ -61,6 +61,8 @@ export interface FeedConnectionDeps {
   connectLimit: RateLimiter;
   /** REST request weight (backfill), shared by every connection of the venue; null = unlimited. */
   restLimit: RateLimiter | null;
+  /** Client messages per IP (Coinbase), shared by every connection of the venue; null = none documented. */
+  ipMessageLimit: RateLimiter | null;
   /** Last trade of a symbol already stored in MD_TRADES (seeds gap detection after a crash). */
   lastStoredTrade: (symbol: string) => Promise<Trade | null>;
   timings: FeedTimings;
@@ -73,6 +75,8 @@ interface Link {
   gen: number;
   adapter: VenueAdapter;
   out: RateLimiter | null;
+  /** Subscribe/unsubscribe requests on this connection (OKX: 480 per hour). */
+  subs: RateLimiter | null;
   openedAt: number;
   /** Whether the catch-up after (re)connecting ran (or is not needed, as for a rotation's replacement). */
   caughtUp: boolean;
@@ -370,8 +374,10 @@ export class FeedConnection implements Behavior<FeedMsg> {
     // One message of the budget stays free for the pong answering the venue's ping (Binance
     // counts pings and pongs), and a small margin on the window: the venue counts on its clock.
     const out = lim ? new SlidingWindowLimit({ limit: Math.max(1, lim.count - 1), windowMs: lim.perMs + 100 }) : null;
+    const sub = adapter.limits.subscribesPerConnection;
+    const subs = sub ? new SlidingWindowLimit({ limit: sub.count, windowMs: sub.perMs + 1000 }) : null;
     const ws = await this.open(gen);
-    return { ws, gen, adapter, out, openedAt: Date.now(), caughtUp: false };
+    return { ws, gen, adapter, out, subs, openedAt: Date.now(), caughtUp: false };
   }
 
   private open(gen: number): Promise<WebSocket> {
@@ -498,17 +504,25 @@ export class FeedConnection implements Behavior<FeedMsg> {
 
   private readonly nextReqId = (): number => this.reqId++;
 
+  /** Subscribe/unsubscribe requests: each also spends the connection's subscription budget. */
   private async sendAll(link: Link, frames: string[]): Promise<void> {
-    for (const f of frames) await this.sendLimited(link, f);
+    for (const f of frames) {
+      await this.within(link.subs, 'subscribe');
+      await this.sendLimited(link, f);
+    }
   }
 
   private async sendLimited(link: Link, frame: string): Promise<void> {
     if (link.ws.readyState !== WebSocket.OPEN) return;
-    if (link.out !== null && !link.out.tryTake()) {
-      feedMetrics.rateLimited.inc({ venue: this.deps.venue, what: 'message' });
-      await link.out.take(1, this.ctx.signal);
-    }
+    await this.within(link.out, 'message');
+    await this.within(this.deps.ipMessageLimit, 'message');
     if (link.ws.readyState === WebSocket.OPEN) link.ws.send(frame);
+  }
+
+  private async within(limit: RateLimiter | null, what: string): Promise<void> {
+    if (limit === null || limit.tryTake()) return;
+    feedMetrics.rateLimited.inc({ venue: this.deps.venue, what });
+    await limit.take(1, this.ctx.signal);
   }
 }
 

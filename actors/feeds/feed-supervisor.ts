@@ -16,6 +16,13 @@ import { MarketPublisher } from './market-publisher.js';
 import { createAdapter } from './venues/registry.js';
 import type { FeedChannel, VenueAdapter } from './venues/types.js';
 
+/** One venue connection: its slot (shared with the actor), its actor, and the symbols assigned to it. */
+interface SlotEntry {
+  slot: ConnectionSlot;
+  ref: ActorRef<FeedMsg>;
+  count: number;
+}
+
 export interface FeedSupervisorDeps {
   venue: string;
   cfg: FeedConfig;
@@ -34,10 +41,16 @@ export interface FeedSupervisorDeps {
 export class FeedSupervisor {
   readonly venue: string;
   private readonly supervisor: Supervisor;
-  private readonly slots: { slot: ConnectionSlot; ref: ActorRef<FeedMsg> }[] = [];
+  private readonly slots: SlotEntry[] = [];
+  /**
+   * Which connection carries each symbol, decided here and at once: the connection actors apply
+   * (un)subscribes later, in their mailbox order, so their own sets lag behind this one.
+   */
+  private readonly owner = new Map<string, SlotEntry>();
   private readonly probe: VenueAdapter;
   private readonly connectLimit: RateLimiter;
   private readonly restLimit: RateLimiter | null;
+  private readonly ipMessageLimit: RateLimiter | null;
   private readonly publisher: MarketPublisher;
   private readonly channels: readonly FeedChannel[];
   private readonly perConnection: number;
@@ -66,6 +79,8 @@ export class FeedSupervisor {
     const w = this.probe.limits.restWeightPerMin;
     // Half the venue's per-IP budget: a second feed replica on the same IP must fit beside us.
     this.restLimit = w ? new TokenBucket({ capacity: w / 2, refillPerSec: w / 2 / 60 }) : null;
+    const ipm = this.probe.limits.messagesPerIp;
+    this.ipMessageLimit = ipm ? new SlidingWindowLimit({ limit: ipm.count, windowMs: ipm.perMs + 100 }) : null;
     const c = this.probe.limits.connectsPerIp;
     this.connectLimit = c ? new SlidingWindowLimit({ limit: c.count, windowMs: c.perMs + 1000 }) : new SlidingWindowLimit({ limit: 1000, windowMs: 1000 });
     this.stats = new FeedStats(venue);
@@ -93,32 +108,44 @@ export class FeedSupervisor {
     return this.urls.ws;
   }
 
-  /** Adds symbols: fills connections that have room, opens new ones for the rest. */
+  /** Adds symbols: fills connections that have room, opens new ones for the rest; others are untouched. */
   async subscribe(symbols: readonly string[]): Promise<void> {
-    const wanted = symbols.filter((s) => !this.slots.some((x) => x.slot.symbols.has(s)));
+    const wanted = [...new Set(symbols)].filter((s) => !this.owner.has(s));
     let i = 0;
     for (const entry of this.slots) {
-      const room = this.perConnection - entry.slot.symbols.size;
+      const room = this.perConnection - entry.count;
       if (room <= 0 || i >= wanted.length) continue;
-      await entry.ref.send({ t: 'subscribe', symbols: wanted.slice(i, i + room) });
-      i += room;
+      const batch = wanted.slice(i, i + room);
+      this.assign(entry, batch);
+      i += batch.length;
+      await entry.ref.send({ t: 'subscribe', symbols: batch });
     }
     while (i < wanted.length) {
-      this.openSlot(wanted.slice(i, i + this.perConnection));
-      i += this.perConnection;
+      const batch = wanted.slice(i, i + this.perConnection);
+      this.assign(this.openSlot(batch), batch);
+      i += batch.length;
     }
   }
 
+  /** Removes symbols from the connections carrying them, which stay open. */
   async unsubscribe(symbols: readonly string[]): Promise<void> {
     for (const entry of this.slots) {
-      const mine = symbols.filter((s) => entry.slot.symbols.has(s));
-      if (mine.length) await entry.ref.send({ t: 'unsubscribe', symbols: mine });
+      const mine = [...new Set(symbols)].filter((s) => this.owner.get(s) === entry);
+      if (mine.length === 0) continue;
+      for (const s of mine) this.owner.delete(s);
+      entry.count -= mine.length;
+      await entry.ref.send({ t: 'unsubscribe', symbols: mine });
     }
   }
 
-  /** Canonical symbols currently subscribed, over all connections. */
+  private assign(entry: SlotEntry, symbols: readonly string[]): void {
+    for (const s of symbols) this.owner.set(s, entry);
+    entry.count += symbols.length;
+  }
+
+  /** Canonical symbols subscribed (or being subscribed), over all connections. */
   get symbols(): string[] {
-    return this.slots.flatMap((s) => [...s.slot.symbols]).sort();
+    return [...this.owner.keys()].sort();
   }
 
   /** Connection slots (one per venue connection); exposed for health and tests. */
@@ -141,7 +168,7 @@ export class FeedSupervisor {
       venue: this.venue,
       connections: this.slots.length,
       connected: this.slots.filter((s) => s.slot.connected).length,
-      symbols: this.slots.flatMap((s) => [...s.slot.symbols]).sort(),
+      symbols: this.symbols,
       lastMessageTs: last,
       reconnects: this.stats.reconnects,
       tradesPublished: this.stats.trades,
@@ -157,7 +184,7 @@ export class FeedSupervisor {
     await this.publisher.flush();
   }
 
-  private openSlot(symbols: string[]): void {
+  private openSlot(symbols: string[]): SlotEntry {
     const slot: ConnectionSlot = {
       id: this.slots.length,
       symbols: new Set(symbols),
@@ -193,12 +220,15 @@ export class FeedSupervisor {
           stats: this.stats,
           connectLimit: this.connectLimit,
           restLimit: this.restLimit,
+          ipMessageLimit: this.ipMessageLimit,
           lastStoredTrade,
           timings: this.timings,
           log: log.child({ venue, conn: slot.id }),
         }),
     });
-    this.slots.push({ slot, ref });
+    const entry: SlotEntry = { slot, ref, count: 0 };
+    this.slots.push(entry);
+    return entry;
   }
 }
 

@@ -4,6 +4,11 @@
  */
 export type SeqVerdict = { kind: 'first' } | { kind: 'next' } | { kind: 'repeat' } | { kind: 'gap'; from: number; to: number };
 
+// Shared verdicts: the per-trade path allocates nothing unless there is a gap.
+const FIRST: SeqVerdict = { kind: 'first' };
+const NEXT: SeqVerdict = { kind: 'next' };
+const REPEAT: SeqVerdict = { kind: 'repeat' };
+
 export class GapTracker {
   private readonly last = new Map<string, number>();
 
@@ -21,11 +26,11 @@ export class GapTracker {
     const prev = this.last.get(symbol);
     if (prev === undefined) {
       this.last.set(symbol, last);
-      return { kind: 'first' };
+      return FIRST;
     }
-    if (last <= prev) return { kind: 'repeat' };
+    if (last <= prev) return REPEAT;
     this.last.set(symbol, last);
-    if (first <= prev + 1) return { kind: 'next' };
+    if (first <= prev + 1) return NEXT;
     return { kind: 'gap', from: prev + 1, to: first - 1 };
   }
 

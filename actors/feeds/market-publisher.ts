@@ -23,6 +23,9 @@ export const quoteMsgId = (q: Quote): string =>
 export class MarketPublisher {
   private readonly onTrade = (r: PublishResult): void => this.stats.tradeStored(r.duplicate);
   private readonly onQuote = (r: PublishResult): void => this.stats.quoteStored(r.duplicate);
+  /** Namespaced subjects per symbol, built once (the venue's symbol set is small and fixed). */
+  private readonly tradeSubjects = new Map<string, string>();
+  private readonly quoteSubjects = new Map<string, string>();
 
   constructor(
     private readonly publisher: PipelinedPublisher,
@@ -31,14 +34,24 @@ export class MarketPublisher {
   ) {}
 
   async trade(t: Trade): Promise<{ stored: Promise<PublishResult> }> {
-    const { stored } = await this.publisher.publish(this.ns.subject(tradeSubject(t.venue, t.symbol)), JSON.stringify(t), tradeMsgId(t));
+    let subject = this.tradeSubjects.get(t.symbol);
+    if (subject === undefined || t.venue !== this.stats.venue) {
+      subject = this.ns.subject(tradeSubject(t.venue, t.symbol));
+      if (t.venue === this.stats.venue) remember(this.tradeSubjects, t.symbol, subject);
+    }
+    const { stored } = await this.publisher.publish(subject, JSON.stringify(t), tradeMsgId(t));
     stored.then(this.onTrade, noop);
     return { stored };
   }
 
   /** A lost quote is not worth a reconnect (the next one supersedes it); it is only not counted. */
   async quote(q: Quote): Promise<void> {
-    const { stored } = await this.publisher.publish(this.ns.subject(quoteSubject(q.venue, q.symbol)), JSON.stringify(q), quoteMsgId(q));
+    let subject = this.quoteSubjects.get(q.symbol);
+    if (subject === undefined || q.venue !== this.stats.venue) {
+      subject = this.ns.subject(quoteSubject(q.venue, q.symbol));
+      if (q.venue === this.stats.venue) remember(this.quoteSubjects, q.symbol, subject);
+    }
+    const { stored } = await this.publisher.publish(subject, JSON.stringify(q), quoteMsgId(q));
     stored.then(this.onQuote, noop);
   }
 
@@ -61,6 +74,12 @@ export class MarketPublisher {
 }
 
 function noop(): void {}
+
+/** Bounded cache: symbols come from frames, so garbage must not grow it without limit. */
+function remember(cache: Map<string, string>, key: string, value: string): void {
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(key, value);
+}
 
 /** A header value is one line (nats.js throws on CR/LF); paths and details may quote frame text. */
 const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ');

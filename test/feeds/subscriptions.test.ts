@@ -67,4 +67,24 @@ describe('runtime subscribe/unsubscribe (simulator, real JetStream)', () => {
     expect(f.stats.gapsDetected).toBe(0);
     expect(f.stats.backfilled).toBe(0);
   });
+
+  it('a burst of runtime (un)subscribes is paced under Binance\'s 5 messages/s per connection', async () => {
+    const s = sim!;
+    const f = feed!;
+    s.resume();
+    const before = s.stats().subscribeMessages;
+    const extra = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE'].map((b) => `${b}-USDT`);
+    const t0 = Date.now();
+    // Ten requests, one message each, sent as fast as the caller can: the connection must pace them.
+    for (const sym of extra) await f.subscribe([sym]);
+    for (const sym of extra) await f.unsubscribe([sym]);
+    await waitUntil(() => s.stats().subscribeMessages === before + 10, 15_000, 'ten subscribe requests at the simulator', () => ({ sim: s.stats(), feed: f.stats, symbols: f.symbols }));
+    const elapsed = Date.now() - t0;
+    expect(s.stats().violations).toEqual({});
+    expect(s.stats().limitDisconnects).toBe(0);
+    expect(f.stats.reconnects).toBe(0);
+    // 4 per 1.1 s (one of the venue's 5 stays free for pongs): ten take two full windows at least.
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    expect(f.symbols).toEqual(['BTC-USDT', 'SOL-USDT']);
+  });
 });
