@@ -22,8 +22,10 @@ export interface ConnectionSlot {
   symbols: Set<string>;
   channels: readonly FeedChannel[];
   gaps: GapTracker;
-  /** Epoch ms of the last frame received, for health and the watchdog. */
+  /** Epoch ms of the last frame handled (parsed and published), for health. */
   lastFrameAt: number | null;
+  /** Epoch ms of the last frame off the socket, for the watchdog (a long backfill delays handling, not receipt). */
+  lastRecvAt: number;
   connected: boolean;
   incarnations: number;
   /** Socket generation, increasing across incarnations; every frame carries the one it came from. */
@@ -393,7 +395,9 @@ export class FeedConnection implements Behavior<FeedMsg> {
       ws.once('open', () => resolve(ws));
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        const msg: FeedMsg = { t: 'frame', data: buf, recvTs: Date.now(), gen };
+        const recvTs = Date.now();
+        this.deps.slot.lastRecvAt = recvTs;
+        const msg: FeedMsg = { t: 'frame', data: buf, recvTs, gen };
         if (!ctx.self.trySend(msg)) {
           // Mailbox full: stop reading the socket until there is room (TCP back-pressure to the venue).
           ws.pause();
@@ -485,7 +489,7 @@ export class FeedConnection implements Behavior<FeedMsg> {
   private watchdog(): void {
     const link = this.link;
     if (link === null) return;
-    const last = Math.max(this.deps.slot.lastFrameAt ?? 0, link.openedAt);
+    const last = Math.max(this.deps.slot.lastRecvAt, link.openedAt);
     const silent = Date.now() - last;
     if (silent > this.deps.timings.silenceMs) this.failWith('silence', new Error(`no frame for ${silent} ms`));
   }

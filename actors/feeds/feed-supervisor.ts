@@ -191,6 +191,7 @@ export class FeedSupervisor {
       channels: this.channels,
       gaps: new GapTracker(),
       lastFrameAt: null,
+      lastRecvAt: 0,
       connected: false,
       incarnations: 0,
       gen: 0,
