@@ -34,6 +34,8 @@ export interface E2eBenchResult {
   publish: Figure;
   /** Trades/s of the worker alone, working off a stored backlog (see above). */
   workerDrain: Figure;
+  /** The same, per CPU-second the worker process used (all its threads): its per-core figure. */
+  workerDrainPerCpuSec: Figure;
   /** Closed candles in MD_CANDLES after all runs, and live states / snapshots per symbol seen. */
   closedCandles: number;
   snapshots: number;
@@ -46,12 +48,23 @@ export interface E2eBenchResult {
  */
 export const E2E_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_GRACE_MS: '60000' };
 
+/**
+ * Trade times of a run spread evenly over the last 10 s (event time), whatever the run's speed,
+ * so every symbol closes about ten 1s candles per run; within the grace period above.
+ */
+const EVENT_SPAN_MS = 10_000;
+const spreadTs = (n: number) => {
+  const start = Date.now() - EVENT_SPAN_MS;
+  return (i: number) => start + Math.floor((i * EVENT_SPAN_MS) / n);
+};
+
 export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eBenchResult> {
   const symbols = opts.symbols ?? 100;
   const drainTrades = opts.drainTrades ?? opts.trades;
   const rates: number[] = [];
   const pubRates: number[] = [];
   const drains: number[] = [];
+  const drainsPerCpu: number[] = [];
   return inScope('e2e', async ({ nats, ns, redis, env }) => {
     const worker = spawnWorker(env, E2E_WORKER_ENV, opts.profileDir);
     let nextSymbol = 0;
@@ -72,7 +85,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eBenchResult
         const load = new TradeLoad(nats, ns, symbols, nextSymbol);
         nextSymbol += symbols;
         const t0 = preciseNow();
-        await load.burst(opts.trades);
+        await load.burst(opts.trades, spreadTs(opts.trades));
         const published = preciseNow();
         const done = await allApplied(load.symbols, opts.trades);
         rates.push(opts.trades / ((done.newest - t0) / 1000));
@@ -80,7 +93,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eBenchResult
 
         const gen = new TradeGen(symbols, nextSymbol);
         nextSymbol += symbols;
-        const backlog = gen.messages(ns, drainTrades);
+        const backlog = gen.messages(ns, drainTrades, spreadTs(drainTrades));
         worker.child.kill('SIGSTOP');
         try {
           await rawPublish(nats.nc, backlog);
@@ -88,8 +101,11 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eBenchResult
           worker.child.kill('SIGCONT');
         }
         const resumed = preciseNow();
+        const cpu0 = worker.cpuSeconds();
         const drained = await allApplied(gen.symbols, drainTrades);
+        const cpu = worker.cpuSeconds() - cpu0;
         drains.push(drainTrades / ((drained.newest - resumed) / 1000));
+        drainsPerCpu.push(drainTrades / Math.max(cpu, 0.01));
       }
       // Snapshots follow the live state within the snapshot interval; every symbol must get one.
       const snapshots = await waitUntil(
@@ -111,6 +127,7 @@ export async function runE2eBench(opts: E2eBenchOptions): Promise<E2eBenchResult
         throughput: figure(rates),
         publish: figure(pubRates),
         workerDrain: figure(drains),
+        workerDrainPerCpuSec: figure(drainsPerCpu),
         closedCandles: info.state.messages,
         snapshots,
         workerEnv: E2E_WORKER_ENV,

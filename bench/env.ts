@@ -99,10 +99,15 @@ export interface WorkerProcess {
   httpPort(): number | null;
   /** Resident set size from /proc, bytes. */
   rss(): number;
+  /** CPU time (user + system, all threads) used so far, seconds, from /proc. */
+  cpuSeconds(): number;
   /** SIGTERM and wait (graceful drain; writes a CPU profile when profiling). */
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
+
+/** USER_HZ: the unit of /proc CPU times (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100;
 
 export function spawnWorker(env: NodeJS.ProcessEnv, overrides: WorkerEnvOverrides = {}, profileDir?: string): WorkerProcess {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -156,6 +161,12 @@ export function spawnWorker(env: NodeJS.ProcessEnv, overrides: WorkerEnvOverride
       const kb = /VmRSS:\s+(\d+) kB/.exec(status);
       if (!kb) throw new Error('no VmRSS in /proc status');
       return Number(kb[1]) * 1024;
+    },
+    cpuSeconds: () => {
+      // /proc/<pid>/stat: fields after the parenthesized command; utime and stime are the 14th and 15th.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -32,6 +32,8 @@ export interface LatencyBenchResult {
   max: Figure;
   /** Trades/s actually sent in the measured window (shows whether the publisher kept the pace). */
   achievedRate: Figure;
+  /** Share of one core the worker process used during the measured window (%). */
+  workerCpuPct: Figure;
   samples: number;
   /** Median Redis GET round trip of the reader: its share of every sample (ms). */
   readerRttMs: number;
@@ -49,6 +51,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
   const p999: number[] = [];
   const max: number[] = [];
   const achieved: number[] = [];
+  const cpuPct: number[] = [];
   const runs: Float64Array[] = [];
   let readerRtt = Number.NaN;
   let sampleCount = 0;
@@ -78,7 +81,9 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
           const onSent = (t: GeneratedTrade) => stamps[t.s]!.push(t.stampedAt);
           await pacedRaw(nats.nc, ns, gen, opts.rate, opts.warmupMs, { onSent });
           measureFrom = preciseNow();
+          const cpu0 = worker.cpuSeconds();
           const sent = await pacedRaw(nats.nc, ns, gen, opts.rate, opts.durationMs, { onSent });
+          cpuPct.push((100 * (worker.cpuSeconds() - cpu0)) / ((preciseNow() - measureFrom) / 1000));
           achieved.push(sent / (opts.durationMs / 1000));
           await waitUntil(
             'every trade visible to the reader',
@@ -115,6 +120,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
     p999: figure(p999),
     max: figure(max),
     achievedRate: figure(achieved),
+    workerCpuPct: figure(cpuPct),
     samples: sampleCount,
     readerRttMs: readerRtt,
     curve: percentileCurve(medianRun),

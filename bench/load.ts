@@ -71,10 +71,10 @@ export class TradeGen {
   }
 
   /** `n` trades as ready-to-send messages (subject, JSON body, Nats-Msg-Id as a feed builds them). */
-  messages(ns: Namespace, n: number): RawMessage[] {
+  messages(ns: Namespace, n: number, ts?: (i: number) => number): RawMessage[] {
     const enc = new TextEncoder();
-    return Array.from({ length: n }, () => {
-      const { trade } = this.trade();
+    return Array.from({ length: n }, (_, i) => {
+      const { trade } = this.trade(undefined, ts?.(i));
       return { subject: ns.subject(tradeSubject(trade.venue, trade.symbol)), data: enc.encode(JSON.stringify(trade)), msgId: tradeMsgId(trade) };
     });
   }

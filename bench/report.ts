@@ -61,7 +61,7 @@ export function renderMarkdown(r: BenchReport): string {
     const e = r.e2e;
     p(
       '## 2. End-to-end',
-      `Per run ${int(e.trades)} trades over ${e.symbols} fresh symbols, published as a feed does (PipelinedPublisher), into a ` +
+      `Per run ${int(e.trades)} trades over ${e.symbols} fresh symbols (event times spread over the last 10 s), published as a feed does (PipelinedPublisher), into a ` +
         '`tickwork worker` child process (symbol actors → windows → Redis live state + snapshots → MD_CANDLES). Timed from the ' +
         'first publish to the `updatedAt` of the last live state holding the trades. Worker env: ' +
         `${envText(e.workerEnv)}.`,
@@ -70,6 +70,7 @@ export function renderMarkdown(r: BenchReport): string {
       `| end to end | ${rate(e.throughput)} |`,
       `| publishing side in the same runs | ${rate(e.publish)} |`,
       `| worker alone: ${int(e.drainTrades)} stored trades worked off after SIGCONT | ${rate(e.workerDrain)} |`,
+      `| worker alone, per CPU-second of the worker process | ${rate(e.workerDrainPerCpuSec)} |`,
       '',
       `Ratio to the JetStream ceiling: ${e.ratioToCeiling === null ? 'n/a (jetstream bench not run)' : `${(100 * e.ratioToCeiling).toFixed(1)}%`}` +
         (r.jetstream ? `; worker alone ${((100 * e.workerDrain.median) / r.jetstream.ceiling).toFixed(1)}%` : '') +
@@ -81,7 +82,8 @@ export function renderMarkdown(r: BenchReport): string {
     p(
       '## 3. Latency',
       `${int(l.rate)} trades/s over ${l.symbols} symbols for ${(l.durationMs / 1000).toFixed(0)} s per run (after ${(s.latencyWarmupMs / 1000).toFixed(1)} s unmeasured), ` +
-        `${int(l.samples)} samples in the last run; achieved rate ${rate(l.achievedRate)}. Worker env: ${envText(l.workerEnv)}.`,
+        `${int(l.samples)} samples in the last run; achieved rate ${rate(l.achievedRate)}; the worker process used ` +
+        `${fmtFigure(l.workerCpuPct, 0)} % of one core meanwhile. Worker env: ${envText(l.workerEnv)}.`,
       '| percentile | recvTs → open candle visible in Redis |',
       '|---|---|',
       `| p50 | ${ms(l.p50)} |`,

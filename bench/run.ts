@@ -60,8 +60,8 @@ export interface BenchSizes {
 export const SIZES: Record<'full' | 'quick', BenchSizes> = {
   full: {
     runs: 3,
-    jetstreamMessages: 50_000,
-    e2eTrades: 30_000,
+    jetstreamMessages: 30_000,
+    e2eTrades: 20_000,
     e2eDrainTrades: 100_000,
     latencyRate: 5_000,
     latencyMs: 60_000,
@@ -79,9 +79,9 @@ export const SIZES: Record<'full' | 'quick', BenchSizes> = {
   },
   quick: {
     runs: 3,
-    jetstreamMessages: 5_000,
-    e2eTrades: 3_000,
-    e2eDrainTrades: 5_000,
+    jetstreamMessages: 3_000,
+    e2eTrades: 2_000,
+    e2eDrainTrades: 3_000,
     latencyRate: 5_000,
     latencyMs: 1_500,
     latencyWarmupMs: 300,
@@ -92,7 +92,7 @@ export const SIZES: Record<'full' | 'quick', BenchSizes> = {
     memorySymbols: 300,
     memoryTradesPerSymbol: 3,
     memorySpanMs: 3_000,
-    memorySettleMs: 500,
+    memorySettleMs: 200,
     recoveryRate: 5_000,
     recoveryBeforeKillMs: 1_000,
   },
@@ -216,11 +216,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   report.recovery = await step('recovery', () => runRecoveryBench({ rate: sizes.recoveryRate, beforeKillMs: sizes.recoveryBeforeKillMs, runs }));
 
   if (profileDir) {
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the other is tsx's loader).
     report.profiles = readdirSync(profileDir)
-      .filter((f) => f.endsWith('.cpuprofile'))
-      .map((f) => ({ file: join(profileDir, f), summary: summarizeProfile(join(profileDir, f), 15) }))
-      // The loader thread of each worker is idle; keep the main threads.
-      .filter((p) => p.summary.busyPct > 10);
+      .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+      .map((f) => ({ file: join(profileDir, f), summary: summarizeProfile(join(profileDir, f), 15) }));
   }
 
   machine.loadEnd = os.loadavg()[0]!;
@@ -289,6 +288,7 @@ function throughputRows(r: BenchReport): BarRow[] {
   if (r.e2e) {
     rows.push(row('End-to-end (feed path → worker → Redis)', r.e2e.throughput, 100_000));
     rows.push(row('Worker alone (stored backlog)', r.e2e.workerDrain));
+    rows.push(row('Worker alone (per worker CPU-s)', r.e2e.workerDrainPerCpuSec));
   }
   if (r.kernel) {
     rows.push(row('Window kernel (per CPU-s)', r.kernel.tradesPerCpuSec, 2_000_000));
