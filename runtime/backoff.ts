@@ -10,6 +10,12 @@ export interface BackoffPolicy {
   maxMs: number;
   /** Growth of the cap per attempt. */
   multiplier: number;
+  /**
+   * A child that ran this long since its last restart starts over at attempt 0 (a reconnect
+   * after an hour of healthy streaming should not wait as long as the tenth retry in a row).
+   * The intensity limit still counts every restart. Absent: attempts count within the window only.
+   */
+  resetAfterMs?: number;
 }
 
 /** The cap for `attempt` (0-based): min(maxMs, initialMs * multiplier^attempt). */

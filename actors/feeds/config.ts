@@ -25,6 +25,7 @@ export const FeedEnv = Type.Object({
   TICKWORK_FEED_CONNECT_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'milliseconds' }),
   TICKWORK_FEED_BACKOFF_INITIAL_MS: Type.Integer({ default: 250, minimum: 1, description: 'milliseconds' }),
   TICKWORK_FEED_BACKOFF_MAX_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'milliseconds' }),
+  TICKWORK_FEED_BACKOFF_RESET_MS: Type.Integer({ default: 1_500, minimum: 1, description: 'milliseconds a connection must live for its reconnect back-off to start over' }),
   TICKWORK_FEED_MAX_RESTARTS_PER_MIN: Type.Integer({ default: 120, minimum: 1, description: 'a positive integer' }),
   TICKWORK_FEED_MAX_BACKFILL: Type.Integer({ default: 100_000, minimum: 0, description: 'trade ids' }),
   TICKWORK_FEED_MAX_IN_FLIGHT: Type.Integer({ default: 2048, minimum: 1, description: 'publishes awaiting ack' }),

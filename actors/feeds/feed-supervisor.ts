@@ -68,7 +68,7 @@ export class FeedSupervisor {
     this.urls = { ws: override.ws ?? this.probe.wsUrl, rest: override.rest ?? this.probe.restUrl };
     const policy: SupervisorPolicy = {
       strategy: 'one-for-one',
-      backoff: { initialMs: cfg.TICKWORK_FEED_BACKOFF_INITIAL_MS, maxMs: cfg.TICKWORK_FEED_BACKOFF_MAX_MS, multiplier: 2 },
+      backoff: { initialMs: cfg.TICKWORK_FEED_BACKOFF_INITIAL_MS, maxMs: cfg.TICKWORK_FEED_BACKOFF_MAX_MS, multiplier: 2, resetAfterMs: cfg.TICKWORK_FEED_BACKOFF_RESET_MS },
       intensity: { maxRestarts: cfg.TICKWORK_FEED_MAX_RESTARTS_PER_MIN, withinMs: 60_000 },
     };
     this.supervisor = new Supervisor(`feed:${venue}`, policy, {

@@ -156,6 +156,9 @@ export class Supervisor {
     }
     this.window.push(now);
     child.history = child.history.filter((t) => now - t < withinMs);
+    const reset = this.policy.backoff.resetAfterMs;
+    const lastRestart = child.history[child.history.length - 1];
+    if (reset !== undefined && lastRestart !== undefined && now - lastRestart >= reset) child.history = [];
     const attempt = child.history.length;
     child.history.push(now);
     const delayMs = backoffDelay(attempt, this.policy.backoff, this.random);

@@ -87,6 +87,40 @@ describe('Supervisor one-for-one', () => {
     }
   });
 
+  it('resetAfterMs: a child that ran that long since its last restart starts over at the first back-off attempt', async () => {
+    const delays: number[] = [];
+    const startedAt: number[] = [];
+    const backoff = { initialMs: 20, maxMs: 400, multiplier: 4, resetAfterMs: 150 };
+    const sup = new Supervisor('s', { ...policy(), backoff }, { log, random: () => 0.99 });
+    const ref = sup.start<string>({
+      id: 'a',
+      behavior: () => ({
+        preStart() {
+          startedAt.push(performance.now());
+        },
+        receive() {
+          throw new Error('boom');
+        },
+      }),
+    });
+    const failAndTime = async (k: number) => {
+      await until(() => startedAt.length === k + 1, `incarnation ${k + 1}`, 3000);
+      const t = performance.now();
+      await ref.send('boom');
+      await until(() => startedAt.length === k + 2, `incarnation ${k + 2}`, 3000);
+      delays.push(startedAt[k + 1]! - t);
+    };
+    await failAndTime(0); // attempt 0: cap 20
+    await failAndTime(1); // quick second failure, attempt 1: cap 80
+    await delay(200); // healthy for longer than resetAfterMs
+    await failAndTime(2); // back to attempt 0: cap 20, not 320
+    await sup.stop();
+    expect(delays[1]).toBeGreaterThanOrEqual(0.99 * 80);
+    expect(delays[2]).toBeGreaterThanOrEqual(0.99 * 20);
+    expect(delays[2]).toBeLessThan(0.99 * 80);
+    expect(sup.restarts).toBe(3);
+  });
+
   it('escalates to onEscalate when restarts exceed the intensity limit, and stops all children', async () => {
     const escalated: unknown[] = [];
     const events: string[] = [];
