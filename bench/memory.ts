@@ -92,7 +92,7 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBe
         }
         rss.push(figure(samples).median);
         heap.push((await heapUsed(worker.httpPort())) / MB);
-        await worker.stop();
+        // Nothing to keep: the namespace is deleted next, so no graceful drain.
       } finally {
         await worker.kill();
       }

@@ -25,7 +25,7 @@ export function renderMarkdown(r: BenchReport): string {
   const p = (...lines: string[]) => out.push(...lines, '');
   p(
     `# tickwork bench — ${r.startedAt}`,
-    `Mode **${r.mode}**${r.mode === 'quick' ? ' (small sizes: checks the harness, the figures are not measurements)' : ''}; ` +
+    `Mode **${r.mode}**${r.mode === 'quick' ? ' (small sizes, benches overlapping: checks the harness, the figures are not measurements)' : ''}; ` +
       `took ${(r.durationMs / 1000).toFixed(0)} s. Every figure is the median of ${r.sizes.runs} runs with the min–max in parentheses.`,
   );
   p('## Targets', summaryTable(r));

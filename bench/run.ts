@@ -25,7 +25,10 @@ export const BENCHES = ['jetstream', 'e2e', 'latency', 'kernel', 'normalizer', '
 export type BenchName = (typeof BENCHES)[number];
 
 export interface BenchOptions {
-  /** Small sizes and short durations: the whole suite in under a minute (a harness check, not a measurement). */
+  /**
+   * Small sizes, short durations and two groups of benches overlapping: the whole suite in under a
+   * minute. A harness check, not a measurement.
+   */
   quick?: boolean;
   only?: BenchName[];
   /** Default bench/results/ in the repository. */
@@ -179,41 +182,53 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   };
   const { runs } = sizes;
 
-  report.jetstream = await step('jetstream', () => runJetStreamBench({ messages: sizes.jetstreamMessages, runs }));
-  const e2e = await step('e2e', () => runE2eBench({ trades: sizes.e2eTrades, drainTrades: sizes.e2eDrainTrades, runs, ...(profileDir ? { profileDir } : {}) }));
-  if (e2e) report.e2e = { ...e2e, ratioToCeiling: report.jetstream ? e2e.throughput.median / report.jetstream.ceiling : null };
-  const latency = await step('latency', () =>
-    runLatencyBench({ rate: sizes.latencyRate, durationMs: sizes.latencyMs, warmupMs: sizes.latencyWarmupMs, runs, ...(profileDir ? { profileDir } : {}) }),
-  );
-  if (latency) {
-    const { curve: c, ...rest } = latency;
-    curve = c;
-    report.latency = rest;
+  // In-process and pipeline benches, then the ones that restart worker processes. A full run
+  // keeps them apart; quick mode (a harness check) overlaps the two groups to stay under a minute.
+  const pipeline = async () => {
+    report.jetstream = await step('jetstream', () => runJetStreamBench({ messages: sizes.jetstreamMessages, runs }));
+    const e2e = await step('e2e', () => runE2eBench({ trades: sizes.e2eTrades, drainTrades: sizes.e2eDrainTrades, runs, ...(profileDir ? { profileDir } : {}) }));
+    if (e2e) report.e2e = { ...e2e, ratioToCeiling: report.jetstream ? e2e.throughput.median / report.jetstream.ceiling : null };
+    const latency = await step('latency', () =>
+      runLatencyBench({ rate: sizes.latencyRate, durationMs: sizes.latencyMs, warmupMs: sizes.latencyWarmupMs, runs, ...(profileDir ? { profileDir } : {}) }),
+    );
+    if (latency) {
+      const { curve: c, ...rest } = latency;
+      curve = c;
+      report.latency = rest;
+    }
+    report.kernel = await step('kernel', async () => {
+      const k = await runKernelBench({ trades: sizes.kernelTrades, runs });
+      const p100 = await runPolarsBench({ trades: sizes.polars100Trades, batch: 100, runs });
+      const p1000 = await runPolarsBench({ trades: sizes.polars1000Trades, batch: 1000, runs });
+      const perCpu = figure(k.tradesPerCpuSec);
+      return {
+        trades: k.trades,
+        symbols: k.symbols,
+        tradesPerSec: figure(k.tradesPerSec),
+        tradesPerCpuSec: perCpu,
+        polars100: p100,
+        polars1000: p1000,
+        ratio100: perCpu.median / p100.tradesPerCpuSec.median,
+        ratio1000: perCpu.median / p1000.tradesPerCpuSec.median,
+      };
+    });
+    report.normalizer = await step('normalizer', async () => {
+      const n = runNormalizerBench({ frames: sizes.normalizerFrames, runs });
+      return { kind: n.kind, frames: n.frames, framesPerSec: figure(n.framesPerSec), framesPerCpuSec: figure(n.framesPerCpuSec) };
+    });
+  };
+  const processes = async () => {
+    report.memory = await step('memory', () =>
+      runMemoryBench({ symbols: sizes.memorySymbols, tradesPerSymbol: sizes.memoryTradesPerSymbol, spanMs: sizes.memorySpanMs, settleMs: sizes.memorySettleMs, runs }),
+    );
+    report.recovery = await step('recovery', () => runRecoveryBench({ rate: sizes.recoveryRate, beforeKillMs: sizes.recoveryBeforeKillMs, runs }));
+
+  };
+  if (opts.quick) await Promise.all([pipeline(), processes()]);
+  else {
+    await pipeline();
+    await processes();
   }
-  report.kernel = await step('kernel', async () => {
-    const k = await runKernelBench({ trades: sizes.kernelTrades, runs });
-    const p100 = await runPolarsBench({ trades: sizes.polars100Trades, batch: 100, runs });
-    const p1000 = await runPolarsBench({ trades: sizes.polars1000Trades, batch: 1000, runs });
-    const perCpu = figure(k.tradesPerCpuSec);
-    return {
-      trades: k.trades,
-      symbols: k.symbols,
-      tradesPerSec: figure(k.tradesPerSec),
-      tradesPerCpuSec: perCpu,
-      polars100: p100,
-      polars1000: p1000,
-      ratio100: perCpu.median / p100.tradesPerCpuSec.median,
-      ratio1000: perCpu.median / p1000.tradesPerCpuSec.median,
-    };
-  });
-  report.normalizer = await step('normalizer', async () => {
-    const n = runNormalizerBench({ frames: sizes.normalizerFrames, runs });
-    return { kind: n.kind, frames: n.frames, framesPerSec: figure(n.framesPerSec), framesPerCpuSec: figure(n.framesPerCpuSec) };
-  });
-  report.memory = await step('memory', () =>
-    runMemoryBench({ symbols: sizes.memorySymbols, tradesPerSymbol: sizes.memoryTradesPerSymbol, spanMs: sizes.memorySpanMs, settleMs: sizes.memorySettleMs, runs }),
-  );
-  report.recovery = await step('recovery', () => runRecoveryBench({ rate: sizes.recoveryRate, beforeKillMs: sizes.recoveryBeforeKillMs, runs }));
 
   if (profileDir) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the other is tsx's loader).
