@@ -6,8 +6,9 @@ import {
   BinanceTradeCheck,
 } from '../../../schemas/venues/binance.js';
 import type { Trade } from '../../../schemas/trade.js';
-import { BAD_JSON, control, guardedParse, isObject, parseJson, reject, schemaReject, type FrameParser } from './frame.js';
-import { longestFirst, SymbolMap, splitByQuoteSuffix, splitCanonical } from './symbols.js';
+import { adapterFactory, joinSymbol, VenueAdapterBase, type SubscribeAction } from './adapter.js';
+import { BAD_JSON, control, isObject, parseJson, reject, schemaReject, symbolReject } from './frame.js';
+import { longestFirst, SymbolMap, splitByQuoteSuffix } from './symbols.js';
 import type {
   ControlKind,
   FeedChannel,
@@ -15,7 +16,6 @@ import type {
   ParseOutput,
   TradeBackfill,
   TradeSeq,
-  VenueAdapter,
   VenueAdapterFactory,
   VenueLimits,
 } from './types.js';
@@ -103,37 +103,26 @@ const AGG_TRADES_BACKFILL: TradeBackfill = {
   },
 };
 
-class BinanceAdapter implements VenueAdapter, FrameParser {
+class BinanceAdapter extends VenueAdapterBase {
   readonly wsUrl: string;
   readonly restUrl: string;
   readonly limits = LIMITS;
   readonly backfill = AGG_TRADES_BACKFILL;
-  private readonly symbols = new SymbolMap((s) => splitByQuoteSuffix(s, QUOTES));
+  protected readonly symbols = new SymbolMap((s) => splitByQuoteSuffix(s, QUOTES));
 
   constructor(readonly venue: BinanceVenue) {
+    super();
     this.wsUrl = HOSTS[venue].ws;
     this.restUrl = HOSTS[venue].rest;
   }
 
   toVenueSymbol(symbol: string): string {
-    const [base, quote] = splitCanonical(symbol);
-    return base + quote;
-  }
-
-  fromVenueSymbol(venueSymbol: string): string | null {
-    return this.symbols.get(venueSymbol);
-  }
-
-  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('SUBSCRIBE', symbols, channels, nextReqId);
-  }
-
-  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('UNSUBSCRIBE', symbols, channels, nextReqId);
+    return joinSymbol(symbol, '');
   }
 
   /** One message may carry many streams; split only at the per-connection stream cap. */
-  private requests(method: string, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+  protected requests(action: SubscribeAction, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+    const method = action.toUpperCase();
     const params: string[] = [];
     for (const symbol of symbols) {
       const vs = this.toVenueSymbol(symbol);
@@ -145,10 +134,6 @@ class BinanceAdapter implements VenueAdapter, FrameParser {
       frames.push(JSON.stringify({ method, params: params.slice(i, i + LIMITS.maxStreamsPerConnection!), id: nextReqId() }));
     }
     return frames;
-  }
-
-  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
-    return guardedParse(this, raw, recvTs, out);
   }
 
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
@@ -171,7 +156,7 @@ class BinanceAdapter implements VenueAdapter, FrameParser {
       if (!BinanceAggTradeCheck.Check(d)) return schemaReject(out, BinanceAggTradeCheck, d, at, raw);
       if (d.l < d.f) return reject(out, 'schema', `${at}/l`, 'last trade id l is below first trade id f', raw);
       const symbol = this.symbols.get(d.s);
-      if (symbol === null) return reject(out, 'symbol', `${at}/s`, `unknown venue symbol ${d.s}`, raw);
+      if (symbol === null) return symbolReject(out, `${at}/s`, d.s, raw);
       out.trades.push({
         venue: this.venue,
         symbol,
@@ -189,7 +174,7 @@ class BinanceAdapter implements VenueAdapter, FrameParser {
     if (e === 'trade') {
       if (!BinanceTradeCheck.Check(d)) return schemaReject(out, BinanceTradeCheck, d, at, raw);
       const symbol = this.symbols.get(d.s);
-      if (symbol === null) return reject(out, 'symbol', `${at}/s`, `unknown venue symbol ${d.s}`, raw);
+      if (symbol === null) return symbolReject(out, `${at}/s`, d.s, raw);
       out.trades.push({
         venue: this.venue,
         symbol,
@@ -216,7 +201,7 @@ class BinanceAdapter implements VenueAdapter, FrameParser {
   private bookTicker(d: Record<string, unknown>, at: string, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!BinanceBookTickerCheck.Check(d)) return schemaReject(out, BinanceBookTickerCheck, d, at, raw);
     const symbol = this.symbols.get(d.s);
-    if (symbol === null) return reject(out, 'symbol', `${at}/s`, `unknown venue symbol ${d.s}`, raw);
+    if (symbol === null) return symbolReject(out, `${at}/s`, d.s, raw);
     out.quotes.push({
       venue: this.venue,
       symbol,
@@ -245,10 +230,4 @@ class BinanceAdapter implements VenueAdapter, FrameParser {
   }
 }
 
-export const binance: VenueAdapterFactory = {
-  venues: ['binance', 'binance-us'],
-  create(venue: string): VenueAdapter {
-    if (venue !== 'binance' && venue !== 'binance-us') throw new Error(`binance adapter does not serve venue ${venue}`);
-    return new BinanceAdapter(venue);
-  },
-};
+export const binance: VenueAdapterFactory = adapterFactory(['binance', 'binance-us'], (venue) => new BinanceAdapter(venue));

@@ -1,8 +1,9 @@
 import { BybitOrderbookCheck, BybitPublicTradeCheck, BybitV2TradeCheck, type BybitOrderbook } from '../../../schemas/venues/bybit.js';
+import { adapterFactory, joinSymbol, VenueAdapterBase, type SubscribeAction } from './adapter.js';
 import {
   BAD_JSON,
   control,
-  guardedParse,
+  dateReject,
   isObject,
   numberFieldsPattern,
   parseJson,
@@ -10,10 +11,10 @@ import {
   reject,
   rfc3339ToMs,
   schemaReject,
-  type FrameParser,
+  symbolReject,
 } from './frame.js';
-import { longestFirst, SymbolMap, splitByQuoteSuffix, splitCanonical } from './symbols.js';
-import type { ControlKind, FeedChannel, FrameClass, ParseOutput, VenueAdapter, VenueAdapterFactory, VenueLimits } from './types.js';
+import { longestFirst, SymbolMap, splitByQuoteSuffix } from './symbols.js';
+import type { ControlKind, FeedChannel, FrameClass, ParseOutput, VenueAdapterFactory, VenueLimits } from './types.js';
 
 /**
  * Bybit v5 public streams (spot `/v5/public/spot` by default; linear via `BYBIT_WS_URL`).
@@ -65,35 +66,26 @@ interface Best {
   askQty: string;
 }
 
-class BybitAdapter implements VenueAdapter, FrameParser {
+class BybitAdapter extends VenueAdapterBase {
   readonly venue = 'bybit';
   readonly wsUrl = 'wss://stream.bybit.com/v5/public/spot';
   readonly restUrl = 'https://api.bybit.com';
   readonly limits = LIMITS;
   readonly appPing = { intervalMs: 20_000, frame: (): string => '{"op":"ping"}' };
-  private readonly symbols = new SymbolMap((s) => splitByQuoteSuffix(s, QUOTES));
+  protected readonly symbols = new SymbolMap((s) => splitByQuoteSuffix(s, QUOTES));
   /** Last best bid/ask per venue symbol (depth-1 book state). */
   private readonly books = new Map<string, Best>();
 
   toVenueSymbol(symbol: string): string {
-    const [base, quote] = splitCanonical(symbol);
-    return base + quote;
+    return joinSymbol(symbol, '');
   }
 
-  fromVenueSymbol(venueSymbol: string): string | null {
-    return this.symbols.get(venueSymbol);
-  }
-
-  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('subscribe', symbols, channels, nextReqId);
-  }
-
-  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+  override unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
     for (const s of symbols) this.books.delete(this.toVenueSymbol(s));
-    return this.requests('unsubscribe', symbols, channels, nextReqId);
+    return super.unsubscribeFrames(symbols, channels, nextReqId);
   }
 
-  private requests(op: string, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+  protected requests(op: SubscribeAction, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
     const args: string[] = [];
     for (const symbol of symbols) {
       const vs = this.toVenueSymbol(symbol);
@@ -105,10 +97,6 @@ class BybitAdapter implements VenueAdapter, FrameParser {
       frames.push(JSON.stringify({ op, args: args.slice(i, i + LIMITS.maxArgsPerRequest!), req_id: String(nextReqId()) }));
     }
     return frames;
-  }
-
-  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
-    return guardedParse(this, raw, recvTs, out);
   }
 
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
@@ -146,15 +134,11 @@ class BybitAdapter implements VenueAdapter, FrameParser {
 
   private publicTrade(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!BybitPublicTradeCheck.Check(msg)) return schemaReject(out, BybitPublicTradeCheck, msg, '', raw);
-    const start = out.trades.length;
     const data = msg.data;
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const symbol = this.symbols.get(t.s);
-      if (symbol === null) {
-        out.trades.length = start;
-        return reject(out, 'symbol', `/data/${i}/s`, `unknown venue symbol ${t.s}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/s`, t.s, raw);
       out.trades.push({
         venue: this.venue,
         symbol,
@@ -172,20 +156,13 @@ class BybitAdapter implements VenueAdapter, FrameParser {
 
   private v2Trade(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!BybitV2TradeCheck.Check(msg)) return schemaReject(out, BybitV2TradeCheck, msg, '', raw);
-    const start = out.trades.length;
     const data = msg.data;
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const ts = t.trade_time_ms !== undefined ? Number(t.trade_time_ms) : rfc3339ToMs(t.timestamp);
-      if (Number.isNaN(ts)) {
-        out.trades.length = start;
-        return reject(out, 'schema', `/data/${i}/timestamp`, `impossible date ${t.timestamp}`, raw);
-      }
+      if (Number.isNaN(ts)) return dateReject(out, `/data/${i}/timestamp`, t.timestamp, raw);
       const symbol = this.symbols.get(t.symbol);
-      if (symbol === null) {
-        out.trades.length = start;
-        return reject(out, 'symbol', `/data/${i}/symbol`, `unknown venue symbol ${t.symbol}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/symbol`, t.symbol, raw);
       out.trades.push({
         venue: this.venue,
         symbol,
@@ -205,7 +182,7 @@ class BybitAdapter implements VenueAdapter, FrameParser {
     if (!BybitOrderbookCheck.Check(msg)) return schemaReject(out, BybitOrderbookCheck, msg, '', raw);
     const d = msg.data;
     const symbol = this.symbols.get(d.s);
-    if (symbol === null) return reject(out, 'symbol', '/data/s', `unknown venue symbol ${d.s}`, raw);
+    if (symbol === null) return symbolReject(out, '/data/s', d.s, raw);
     const best = this.applyBook(msg);
     if (best.bidPrice === null || best.askPrice === null) return control(out, 'ignored:book-one-sided');
     out.quotes.push({
@@ -250,10 +227,4 @@ class BybitAdapter implements VenueAdapter, FrameParser {
   }
 }
 
-export const bybit: VenueAdapterFactory = {
-  venues: ['bybit'],
-  create(venue: string): VenueAdapter {
-    if (venue !== 'bybit') throw new Error(`bybit adapter does not serve venue ${venue}`);
-    return new BybitAdapter();
-  },
-};
+export const bybit: VenueAdapterFactory = adapterFactory(['bybit'], () => new BybitAdapter());

@@ -1,17 +1,9 @@
 import { CoinbaseMatchCheck, CoinbaseTickerCheck } from '../../../schemas/venues/coinbase.js';
 import type { Trade } from '../../../schemas/trade.js';
-import { BAD_JSON, control, guardedParse, isObject, parseJson, reject, rfc3339ToMs, schemaReject, type FrameParser } from './frame.js';
-import { isCanonical, SymbolMap, splitCanonical } from './symbols.js';
-import type {
-  ControlKind,
-  FeedChannel,
-  FrameClass,
-  ParseOutput,
-  TradeSeq,
-  VenueAdapter,
-  VenueAdapterFactory,
-  VenueLimits,
-} from './types.js';
+import { adapterFactory, joinSymbol, VenueAdapterBase, type SubscribeAction } from './adapter.js';
+import { BAD_JSON, control, dateReject, isObject, parseJson, reject, rfc3339ToMs, schemaReject, symbolReject } from './frame.js';
+import { isCanonical, SymbolMap } from './symbols.js';
+import type { ControlKind, FeedChannel, FrameClass, ParseOutput, TradeSeq, VenueAdapterFactory, VenueLimits } from './types.js';
 
 /**
  * Coinbase Exchange feed. Trades: `match` and `last_match` (the last trade, sent once on
@@ -45,39 +37,22 @@ const IGNORED_TYPES: ReadonlyMap<string, ControlKind> = new Map<string, ControlK
   ['rfq_match', 'ignored:rfq_match'],
 ]);
 
-class CoinbaseAdapter implements VenueAdapter, FrameParser {
+class CoinbaseAdapter extends VenueAdapterBase {
   readonly venue = 'coinbase';
   readonly wsUrl = 'wss://ws-feed.exchange.coinbase.com';
   readonly restUrl = 'https://api.exchange.coinbase.com';
   readonly limits = LIMITS;
-  private readonly symbols = new SymbolMap((s) => (isCanonical(s) ? s : null));
+  protected readonly symbols = new SymbolMap((s) => (isCanonical(s) ? s : null));
 
   toVenueSymbol(symbol: string): string {
-    splitCanonical(symbol);
-    return symbol;
-  }
-
-  fromVenueSymbol(venueSymbol: string): string | null {
-    return this.symbols.get(venueSymbol);
-  }
-
-  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
-    return this.requests('subscribe', symbols, channels);
-  }
-
-  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
-    return this.requests('unsubscribe', symbols, channels);
+    return joinSymbol(symbol, '-');
   }
 
   /** No request ids in this protocol; heartbeat rides along so the watchdog hears every product. */
-  private requests(type: string, symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
+  protected requests(type: SubscribeAction, symbols: readonly string[], channels: readonly FeedChannel[]): string[] {
     if (symbols.length === 0 || channels.length === 0) return [];
     const productIds = symbols.map((s) => this.toVenueSymbol(s));
     return [JSON.stringify({ type, product_ids: productIds, channels: [...channels.map((c) => CHANNEL_OF[c]), 'heartbeat'] })];
-  }
-
-  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
-    return guardedParse(this, raw, recvTs, out);
   }
 
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
@@ -98,9 +73,9 @@ class CoinbaseAdapter implements VenueAdapter, FrameParser {
   private match(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!CoinbaseMatchCheck.Check(msg)) return schemaReject(out, CoinbaseMatchCheck, msg, '', raw);
     const ts = rfc3339ToMs(msg.time);
-    if (Number.isNaN(ts)) return reject(out, 'schema', '/time', `impossible date ${msg.time}`, raw);
+    if (Number.isNaN(ts)) return dateReject(out, '/time', msg.time, raw);
     const symbol = this.symbols.get(msg.product_id);
-    if (symbol === null) return reject(out, 'symbol', '/product_id', `unknown venue symbol ${msg.product_id}`, raw);
+    if (symbol === null) return symbolReject(out, '/product_id', msg.product_id, raw);
     out.trades.push({
       venue: this.venue,
       symbol,
@@ -119,9 +94,9 @@ class CoinbaseAdapter implements VenueAdapter, FrameParser {
     if (!CoinbaseTickerCheck.Check(msg)) return schemaReject(out, CoinbaseTickerCheck, msg, '', raw);
     if (msg.best_bid_size === undefined || msg.best_ask_size === undefined) return control(out, 'ignored:ticker-without-sizes');
     const ts = msg.time === undefined ? recvTs : rfc3339ToMs(msg.time);
-    if (Number.isNaN(ts)) return reject(out, 'schema', '/time', `impossible date ${msg.time}`, raw);
+    if (Number.isNaN(ts)) return dateReject(out, '/time', msg.time, raw);
     const symbol = this.symbols.get(msg.product_id);
-    if (symbol === null) return reject(out, 'symbol', '/product_id', `unknown venue symbol ${msg.product_id}`, raw);
+    if (symbol === null) return symbolReject(out, '/product_id', msg.product_id, raw);
     out.quotes.push({
       venue: this.venue,
       symbol,
@@ -143,10 +118,4 @@ class CoinbaseAdapter implements VenueAdapter, FrameParser {
   }
 }
 
-export const coinbase: VenueAdapterFactory = {
-  venues: ['coinbase'],
-  create(venue: string): VenueAdapter {
-    if (venue !== 'coinbase') throw new Error(`coinbase adapter does not serve venue ${venue}`);
-    return new CoinbaseAdapter();
-  },
-};
+export const coinbase: VenueAdapterFactory = adapterFactory(['coinbase'], () => new CoinbaseAdapter());

@@ -7,14 +7,18 @@ import type { ControlKind, FrameClass, ParseOutput, RejectReason } from './types
  * JSON-number → exact-text rewrite and timestamp conversions. No venue knowledge here.
  */
 
-/** What an adapter implements; `guardedParse` wraps it so `parse` never throws. */
+/**
+ * What an adapter implements; `guardedParse` wraps it so `parse` never throws. A frame that
+ * returns 'reject' midway through a batch may leave trades/quotes appended: the guard drops them.
+ */
 export interface FrameParser {
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass;
 }
 
 /**
- * Runs one frame through `parser`. An exception (an adapter bug, never expected) rolls back what
- * the frame had appended and becomes one `internal` reject, so a frame is still classified once.
+ * Runs one frame through `parser`. A rejected frame keeps nothing it appended (a frame is all or
+ * nothing); an exception (an adapter bug, never expected) rolls back likewise and becomes one
+ * `internal` reject, so a frame is still classified once.
  */
 export function guardedParse(parser: FrameParser, raw: string, recvTs: number, out: ParseOutput): FrameClass {
   const nt = out.trades.length;
@@ -22,7 +26,12 @@ export function guardedParse(parser: FrameParser, raw: string, recvTs: number, o
   const nc = out.control.length;
   const nr = out.rejects.length;
   try {
-    return parser.parseFrame(raw, Number.isInteger(recvTs) ? recvTs : Math.floor(recvTs), out);
+    const cls = parser.parseFrame(raw, Number.isInteger(recvTs) ? recvTs : Math.floor(recvTs), out);
+    if (cls === 'reject') {
+      out.trades.length = nt;
+      out.quotes.length = nq;
+    }
+    return cls;
   } catch (err) {
     out.trades.length = nt;
     out.quotes.length = nq;
@@ -35,6 +44,16 @@ export function guardedParse(parser: FrameParser, raw: string, recvTs: number, o
 export function reject(out: ParseOutput, reason: RejectReason, schemaPath: string, detail: string, raw: string): 'reject' {
   out.rejects.push({ reason, schemaPath, detail: detail.length > 200 ? detail.slice(0, 200) : detail, raw });
   return 'reject';
+}
+
+/** A venue symbol the adapter cannot map to a canonical one; `path` locates it in the frame. */
+export function symbolReject(out: ParseOutput, path: string, venueSymbol: string, raw: string): 'reject' {
+  return reject(out, 'symbol', path, `unknown venue symbol ${venueSymbol}`, raw);
+}
+
+/** A timestamp the schema's pattern let through but the calendar refuses (Feb 31, hour 24). */
+export function dateReject(out: ParseOutput, path: string, text: string | undefined, raw: string): 'reject' {
+  return reject(out, 'schema', path, `impossible date ${text}`, raw);
 }
 
 export function control<K extends ControlKind>(out: ParseOutput, kind: K): K {

@@ -1,9 +1,10 @@
 import { KrakenV1SpreadCheck, KrakenV1TradeCheck, KrakenV2TickerCheck, KrakenV2TradeCheck } from '../../../schemas/venues/kraken.js';
 import type { Trade } from '../../../schemas/trade.js';
+import { adapterFactory, joinSymbol, VenueAdapterBase, type SubscribeAction } from './adapter.js';
 import {
   BAD_JSON,
   control,
-  guardedParse,
+  dateReject,
   isObject,
   numberFieldsPattern,
   parseJson,
@@ -12,19 +13,10 @@ import {
   rfc3339ToMs,
   schemaReject,
   secondsTextToMs,
-  type FrameParser,
+  symbolReject,
 } from './frame.js';
-import { canonicalOf, SymbolMap, splitCanonical } from './symbols.js';
-import type {
-  ControlKind,
-  FeedChannel,
-  FrameClass,
-  ParseOutput,
-  TradeSeq,
-  VenueAdapter,
-  VenueAdapterFactory,
-  VenueLimits,
-} from './types.js';
+import { canonicalOf, SymbolMap } from './symbols.js';
+import type { ControlKind, FeedChannel, FrameClass, ParseOutput, TradeSeq, VenueAdapterFactory, VenueLimits } from './types.js';
 
 /**
  * Kraken spot WebSocket v2 (`wss://ws.kraken.com/v2`). Trades: `trade` channel (snapshot of the
@@ -79,33 +71,20 @@ function v1TradeId(time: string, price: string, volume: string, side: string, n:
   return `${time.replace('.', '')}-${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-class KrakenAdapter implements VenueAdapter, FrameParser {
+class KrakenAdapter extends VenueAdapterBase {
   readonly venue = 'kraken';
   readonly wsUrl = 'wss://ws.kraken.com/v2';
   readonly restUrl = 'https://api.kraken.com';
   readonly limits = LIMITS;
   readonly appPing = { intervalMs: 30_000, frame: (): string => '{"method":"ping"}' };
-  private readonly symbols = new SymbolMap(fromPair);
+  protected readonly symbols = new SymbolMap(fromPair);
 
   toVenueSymbol(symbol: string): string {
-    const [base, quote] = splitCanonical(symbol);
-    return `${base}/${quote}`;
-  }
-
-  fromVenueSymbol(venueSymbol: string): string | null {
-    return this.symbols.get(venueSymbol);
-  }
-
-  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('subscribe', symbols, channels, nextReqId);
-  }
-
-  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('unsubscribe', symbols, channels, nextReqId);
+    return joinSymbol(symbol, '/');
   }
 
   /** One request per channel; ticker fires on best-bid/offer changes, trades come with a snapshot. */
-  private requests(method: string, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+  protected requests(method: SubscribeAction, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
     if (symbols.length === 0) return [];
     const pairs = symbols.map((s) => {
       const vs = this.toVenueSymbol(s);
@@ -120,10 +99,6 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
       }
       return JSON.stringify({ method, params, req_id: nextReqId() });
     });
-  }
-
-  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
-    return guardedParse(this, raw, recvTs, out);
   }
 
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
@@ -155,20 +130,13 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
 
   private v2Trade(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!KrakenV2TradeCheck.Check(msg)) return schemaReject(out, KrakenV2TradeCheck, msg, '', raw);
-    const start = out.trades.length;
     const data = msg.data;
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const ts = rfc3339ToMs(t.timestamp);
-      if (Number.isNaN(ts)) {
-        out.trades.length = start;
-        return reject(out, 'schema', `/data/${i}/timestamp`, `impossible date ${t.timestamp}`, raw);
-      }
+      if (Number.isNaN(ts)) return dateReject(out, `/data/${i}/timestamp`, t.timestamp, raw);
       const symbol = this.symbols.get(t.symbol);
-      if (symbol === null) {
-        out.trades.length = start;
-        return reject(out, 'symbol', `/data/${i}/symbol`, `unknown venue symbol ${t.symbol}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/symbol`, t.symbol, raw);
       out.trades.push({
         venue: this.venue,
         symbol,
@@ -186,20 +154,13 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
 
   private v2Ticker(msg: Record<string, unknown>, recvTs: number, raw: string, out: ParseOutput): FrameClass {
     if (!KrakenV2TickerCheck.Check(msg)) return schemaReject(out, KrakenV2TickerCheck, msg, '', raw);
-    const start = out.quotes.length;
     const data = msg.data;
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const ts = t.timestamp === undefined ? recvTs : rfc3339ToMs(t.timestamp);
-      if (Number.isNaN(ts)) {
-        out.quotes.length = start;
-        return reject(out, 'schema', `/data/${i}/timestamp`, `impossible date ${t.timestamp}`, raw);
-      }
+      if (Number.isNaN(ts)) return dateReject(out, `/data/${i}/timestamp`, t.timestamp, raw);
       const symbol = this.symbols.get(t.symbol);
-      if (symbol === null) {
-        out.quotes.length = start;
-        return reject(out, 'symbol', `/data/${i}/symbol`, `unknown venue symbol ${t.symbol}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/symbol`, t.symbol, raw);
       out.quotes.push({
         venue: this.venue,
         symbol,
@@ -252,7 +213,7 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
     if (!KrakenV1TradeCheck.Check(msg)) return schemaReject(out, KrakenV1TradeCheck, msg, '', raw);
     const [, entries, , pair] = msg;
     const symbol = this.symbols.get(pair);
-    if (symbol === null) return reject(out, 'symbol', '/3', `unknown venue symbol ${pair}`, raw);
+    if (symbol === null) return symbolReject(out, '/3', pair, raw);
     for (let i = 0; i < entries.length; i++) {
       const [price, volume, time, side] = entries[i]!;
       let n = 0;
@@ -279,7 +240,7 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
     if (!KrakenV1SpreadCheck.Check(msg)) return schemaReject(out, KrakenV1SpreadCheck, msg, '', raw);
     const [, [bid, ask, time, bidQty, askQty], , pair] = msg;
     const symbol = this.symbols.get(pair);
-    if (symbol === null) return reject(out, 'symbol', '/3', `unknown venue symbol ${pair}`, raw);
+    if (symbol === null) return symbolReject(out, '/3', pair, raw);
     out.quotes.push({
       venue: this.venue,
       symbol,
@@ -302,10 +263,4 @@ class KrakenAdapter implements VenueAdapter, FrameParser {
   }
 }
 
-export const kraken: VenueAdapterFactory = {
-  venues: ['kraken'],
-  create(venue: string): VenueAdapter {
-    if (venue !== 'kraken') throw new Error(`kraken adapter does not serve venue ${venue}`);
-    return new KrakenAdapter();
-  },
-};
+export const kraken: VenueAdapterFactory = adapterFactory(['kraken'], () => new KrakenAdapter());

@@ -1,17 +1,9 @@
 import { OkxBboCheck, OkxTickersCheck, OkxTradesCheck } from '../../../schemas/venues/okx.js';
 import type { Trade } from '../../../schemas/trade.js';
-import { BAD_JSON, control, guardedParse, isObject, parseJson, reject, schemaReject, type FrameParser } from './frame.js';
-import { isCanonical, SymbolMap, splitCanonical } from './symbols.js';
-import type {
-  ControlKind,
-  FeedChannel,
-  FrameClass,
-  ParseOutput,
-  TradeSeq,
-  VenueAdapter,
-  VenueAdapterFactory,
-  VenueLimits,
-} from './types.js';
+import { adapterFactory, joinSymbol, VenueAdapterBase, type SubscribeAction } from './adapter.js';
+import { BAD_JSON, control, isObject, parseJson, reject, schemaReject, symbolReject } from './frame.js';
+import { isCanonical, SymbolMap } from './symbols.js';
+import type { ControlKind, FeedChannel, FrameClass, ParseOutput, TradeSeq, VenueAdapterFactory, VenueLimits } from './types.js';
 
 /**
  * OKX v5 public. Trades: `trades` (`side` = taker; `tradeId` sequential per instrument; newer
@@ -61,33 +53,20 @@ const IGNORED_CHANNEL_PREFIXES: readonly [string, ControlKind][] = [
   ['status', 'ignored:status'],
 ];
 
-class OkxAdapter implements VenueAdapter, FrameParser {
+class OkxAdapter extends VenueAdapterBase {
   readonly venue = 'okx';
   readonly wsUrl = 'wss://ws.okx.com:8443/ws/v5/public';
   readonly restUrl = 'https://www.okx.com';
   readonly limits = LIMITS;
   readonly appPing = { intervalMs: 20_000, frame: (): string => 'ping' };
-  private readonly symbols = new SymbolMap((s) => (isCanonical(s) ? s : null));
+  protected readonly symbols = new SymbolMap((s) => (isCanonical(s) ? s : null));
 
   toVenueSymbol(symbol: string): string {
-    splitCanonical(symbol);
-    return symbol;
-  }
-
-  fromVenueSymbol(venueSymbol: string): string | null {
-    return this.symbols.get(venueSymbol);
-  }
-
-  subscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('subscribe', symbols, channels, nextReqId);
-  }
-
-  unsubscribeFrames(symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
-    return this.requests('unsubscribe', symbols, channels, nextReqId);
+    return joinSymbol(symbol, '-');
   }
 
   /** As few requests as the 64 KB cap allows: each request spends one of 480 per hour. */
-  private requests(op: string, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
+  protected requests(op: SubscribeAction, symbols: readonly string[], channels: readonly FeedChannel[], nextReqId: () => number): string[] {
     const frames: string[] = [];
     let args: { channel: string; instId: string }[] = [];
     let size = 0;
@@ -108,10 +87,6 @@ class OkxAdapter implements VenueAdapter, FrameParser {
     }
     flush();
     return frames;
-  }
-
-  parse(raw: string, recvTs: number, out: ParseOutput): FrameClass {
-    return guardedParse(this, raw, recvTs, out);
   }
 
   parseFrame(raw: string, recvTs: number, out: ParseOutput): FrameClass {
@@ -145,14 +120,10 @@ class OkxAdapter implements VenueAdapter, FrameParser {
     const first = data[0];
     if (!first) return control(out, 'ignored:empty');
     if (!OkxAdapter.isSpot(msg.arg.instId ?? first.instId)) return control(out, 'ignored:unsupported-instrument');
-    const start = out.trades.length;
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const symbol = this.symbols.get(t.instId);
-      if (symbol === null) {
-        out.trades.length = start;
-        return reject(out, 'symbol', `/data/${i}/instId`, `unknown venue symbol ${t.instId}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/instId`, t.instId, raw);
       const trade: Trade = {
         venue: this.venue,
         symbol,
@@ -175,7 +146,7 @@ class OkxAdapter implements VenueAdapter, FrameParser {
     const instId = msg.arg.instId;
     if (!OkxAdapter.isSpot(instId)) return control(out, 'ignored:unsupported-instrument');
     const symbol = this.symbols.get(instId);
-    if (symbol === null) return reject(out, 'symbol', '/arg/instId', `unknown venue symbol ${instId}`, raw);
+    if (symbol === null) return symbolReject(out, '/arg/instId', instId, raw);
     const start = out.quotes.length;
     for (const d of msg.data) {
       const bid = d.bids[0];
@@ -207,10 +178,7 @@ class OkxAdapter implements VenueAdapter, FrameParser {
     for (let i = 0; i < data.length; i++) {
       const t = data[i]!;
       const symbol = this.symbols.get(t.instId);
-      if (symbol === null) {
-        out.quotes.length = start;
-        return reject(out, 'symbol', `/data/${i}/instId`, `unknown venue symbol ${t.instId}`, raw);
-      }
+      if (symbol === null) return symbolReject(out, `/data/${i}/instId`, t.instId, raw);
       if (t.bidPx === '' || t.bidSz === '' || t.askPx === '' || t.askSz === '') continue;
       out.quotes.push({
         venue: this.venue,
@@ -235,10 +203,4 @@ class OkxAdapter implements VenueAdapter, FrameParser {
   }
 }
 
-export const okx: VenueAdapterFactory = {
-  venues: ['okx'],
-  create(venue: string): VenueAdapter {
-    if (venue !== 'okx') throw new Error(`okx adapter does not serve venue ${venue}`);
-    return new OkxAdapter();
-  },
-};
+export const okx: VenueAdapterFactory = adapterFactory(['okx'], () => new OkxAdapter());

@@ -83,6 +83,29 @@ describe('guardedParse', () => {
     expect(out.control).toEqual([]);
     expect(out.rejects).toEqual([{ reason: 'internal', schemaPath: '', detail: 'boom x 5', raw: 'x' }]);
   });
+
+  it('drops what a rejected frame appended, keeping earlier frames of the batch', () => {
+    const out = newParseOutput();
+    const earlier = { venue: 'v', symbol: 'A-B', venueSymbol: 'AB', id: '1', price: '1', qty: '1', side: 'buy' as const, ts: 1, recvTs: 1 };
+    out.trades.push(earlier);
+    const cls = guardedParse(
+      {
+        parseFrame(raw, _recvTs, o) {
+          o.trades.push({ ...earlier, id: '2' });
+          o.quotes.push({ venue: 'v', symbol: 'A-B', venueSymbol: 'AB', bidPrice: '1', bidQty: '1', askPrice: '2', askQty: '1', ts: 1, recvTs: 1 });
+          o.rejects.push({ reason: 'symbol', schemaPath: '/data/1/s', detail: 'unknown', raw });
+          return 'reject';
+        },
+      },
+      'y',
+      1,
+      out,
+    );
+    expect(cls).toBe('reject');
+    expect(out.trades).toEqual([earlier]);
+    expect(out.quotes).toEqual([]);
+    expect(out.rejects).toHaveLength(1);
+  });
 });
 
 describe('symbol helpers', () => {
