@@ -1,9 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { describe, expect, it } from 'vitest';
 import type { Trade } from '../../schemas/trade.js';
-import { startSimulator, type Simulator } from '../../simulate/index.js';
-import { isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
+import { expectAggIdsOnceAndContiguous, readStream, simFeedRig, waitForLastAggTrades, waitUntil } from './helpers.js';
 
 /**
  * Acceptance (issue 3): the simulated Binance (its real limits: 5 incoming messages/s per
@@ -16,21 +13,11 @@ import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'];
 
 describe('Binance feed under connection drops every 2 s for 30 s (simulator, real JetStream)', () => {
-  const iso = isolated();
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterAll(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso.cleanup();
-  });
+  const rig = simFeedRig();
 
   it('no aggTrade id missing or doubled in MD_TRADES; connects and messages within the venue limits', async () => {
     const t0 = Date.now();
-    sim = await startSimulator({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 11 } });
-    const s = sim;
-    feed = await startFeed(iso, 'binance', SYMBOLS, simEnv(sim, 'binance'));
-    const f = feed;
+    const { iso, sim: s, feed: f } = await rig.start({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 11 } }, SYMBOLS);
     await waitUntil(() => f.stats.trades > 20, 10_000, 'first trades stored');
 
     s.misbehave({ kind: 'drop-every', everyMs: 2000, durationMs: 30_000 });
@@ -45,26 +32,13 @@ describe('Binance feed under connection drops every 2 s for 30 s (simulator, rea
 
     const nats = await iso.nats();
     const stream = iso.ns.stream('MD_TRADES');
-    const lastStored = async (symbol: string): Promise<number> => {
-      const m = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(`md.trade.binance.${symbol}`) });
-      return m ? Number(m.json<Trade>().id) : -1;
-    };
-    await waitUntil(
-      async () => {
-        const gen = s.stats().generated;
-        for (const sym of SYMBOLS) if ((await lastStored(sym)) !== gen[sym]!.lastAggId) return false;
-        return true;
-      },
-      10_000,
-      'the last generated aggTrade of every symbol stored',
-      () => ({
-        gen: Object.fromEntries(SYMBOLS.map((sym) => [sym, s.stats().generated[sym]!.lastAggId])),
-        tracker: Object.fromEntries(SYMBOLS.map((sym) => [sym, f.connections[0]!.gaps.lastId(sym)])),
-        frames: Object.fromEntries(f.stats.frames),
-        lastFrameAgeMs: Date.now() - (f.connections[0]!.lastFrameAt ?? 0),
-        stats: f.stats,
-      }),
-    );
+    await waitForLastAggTrades(iso, nats, s, SYMBOLS, () => ({
+      gen: Object.fromEntries(SYMBOLS.map((sym) => [sym, s.stats().generated[sym]!.lastAggId])),
+      tracker: Object.fromEntries(SYMBOLS.map((sym) => [sym, f.connections[0]!.gaps.lastId(sym)])),
+      frames: Object.fromEntries(f.stats.frames),
+      lastFrameAgeMs: Date.now() - (f.connections[0]!.lastFrameAt ?? 0),
+      stats: f.stats,
+    }));
     await f.flush();
 
     const trades = (await readStream(nats, stream)).map((m) => m.json<Trade>());
@@ -103,20 +77,10 @@ describe('Binance feed under connection drops every 2 s for 30 s (simulator, rea
 });
 
 describe('Binance feed after an outage with no trade after it (simulator, real JetStream)', () => {
-  const iso = isolated();
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterAll(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso.cleanup();
-  });
+  const rig = simFeedRig();
 
   it('the trades of the outage are caught up from REST on reconnect, without waiting for a live trade', async () => {
-    sim = await startSimulator({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 12 } });
-    const s = sim;
-    feed = await startFeed(iso, 'binance', SYMBOLS, simEnv(sim, 'binance'));
-    const f = feed;
+    const { iso, sim: s, feed: f } = await rig.start({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 12 } }, SYMBOLS);
     await waitUntil(() => f.stats.trades > 20, 10_000, 'first trades stored');
     const before = s.stats().connections;
     // 1.5 s without connections while the market trades; stop the market the moment the feed is back.
@@ -130,26 +94,9 @@ describe('Binance feed after an outage with no trade after it (simulator, real J
 
     const nats = await iso.nats();
     const stream = iso.ns.stream('MD_TRADES');
-    const lastStored = async (symbol: string): Promise<number> => {
-      const m = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(`md.trade.binance.${symbol}`) });
-      return m ? Number(m.json<Trade>().id) : -1;
-    };
-    await waitUntil(
-      async () => {
-        for (const sym of SYMBOLS) if ((await lastStored(sym)) !== gen[sym]!.lastAggId) return false;
-        return true;
-      },
-      10_000,
-      'the last generated aggTrade of every symbol stored',
-      () => ({ gen: Object.fromEntries(SYMBOLS.map((sym) => [sym, gen[sym]!.lastAggId])), stats: f.stats }),
-    );
+    await waitForLastAggTrades(iso, nats, s, SYMBOLS, () => ({ gen: Object.fromEntries(SYMBOLS.map((sym) => [sym, gen[sym]!.lastAggId])), stats: f.stats }));
     await f.flush();
-    const trades = (await readStream(nats, stream)).map((m) => m.json<Trade>());
-    for (const sym of SYMBOLS) {
-      const ids = trades.filter((t) => t.symbol === sym).map((t) => Number(t.id));
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(ids.length).toBe(gen[sym]!.lastAggId! - Math.min(...ids) + 1);
-    }
+    expectAggIdsOnceAndContiguous((await readStream(nats, stream)).map((m) => m.json<Trade>()), s, SYMBOLS);
     expect(f.stats.gapsFilled).toBeGreaterThan(0);
     expect(f.stats.backfilled).toBeGreaterThan(0);
     expect(f.stats.unfilledIds).toBe(0);

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { afterAll, afterEach, expect } from 'vitest';
 import { loadFeedConfig, venueEnvPrefix } from '../../actors/feeds/config.js';
 import { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
 import { createAdapter } from '../../actors/feeds/venues/registry.js';
@@ -7,8 +8,9 @@ import { ensureMarketStreams, StreamsEnv } from '../../actors/streams.js';
 import { loadEnv } from '../../runtime/config.js';
 import { createLogger, type Logger } from '../../runtime/logger.js';
 import type { NatsHandles } from '../../runtime/nats.js';
-import type { Simulator } from '../../simulate/index.js';
-import { spawnCli, type CliProcess, type Isolated } from '../harness.js';
+import type { Trade } from '../../schemas/trade.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulate/index.js';
+import { isolated, spawnCli, type CliProcess, type Isolated } from '../harness.js';
 
 /**
  * `<VENUE>_WS_URL` / `<VENUE>_REST_URL` pointing a venue's connector at a simulator: the
@@ -38,6 +40,82 @@ export async function startFeed(
   const feed = new FeedSupervisor({ venue, cfg: loadFeedConfig(fullEnv), nats: n, ns: iso.ns, log: testLog() });
   await feed.subscribe(symbols);
   return feed;
+}
+
+export interface SimFeed {
+  iso: Isolated;
+  sim: Simulator;
+  feed: FeedSupervisor;
+}
+
+/**
+ * A simulator and an in-process feed pointed at it, stopped (feed, simulator, then the namespace)
+ * after the describe block ('suite') or after each test ('test': a fresh namespace per `start`).
+ * Call inside `describe`; after hooks run in reverse order, so a file's own hooks run first.
+ */
+export function simFeedRig(scope: 'suite' | 'test' = 'suite'): {
+  /** The last started pair; throws before `start`. */
+  readonly current: SimFeed;
+  /** The simulator, then a feed for `symbols` with `simEnv` plus `env`. */
+  start(opts: SimulatorOptions, symbols: string[], env?: Record<string, string>): Promise<SimFeed>;
+} {
+  let iso: Isolated | null = scope === 'suite' ? isolated() : null;
+  let running: SimFeed | null = null;
+  let sim: Simulator | null = null;
+  let feed: FeedSupervisor | null = null;
+  (scope === 'suite' ? afterAll : afterEach)(async () => {
+    await feed?.stop();
+    await sim?.close();
+    await iso?.cleanup();
+    feed = null;
+    sim = null;
+    running = null;
+    if (scope === 'test') iso = null;
+  });
+  return {
+    get current(): SimFeed {
+      if (!running) throw new Error('simFeedRig: start() first');
+      return running;
+    },
+    async start(opts, symbols, env = {}) {
+      const i = (iso ??= isolated());
+      const s = (sim = await startSimulator(opts));
+      const f = (feed = await startFeed(i, opts.venue, symbols, { ...simEnv(s, opts.venue), ...env }));
+      return (running = { iso: i, sim: s, feed: f });
+    },
+  };
+}
+
+/**
+ * Waits until MD_TRADES holds, for every symbol, the last aggregate trade id the simulated
+ * Binance generated (pause the market first so that id stays put).
+ */
+export async function waitForLastAggTrades(iso: Isolated, nats: NatsHandles, sim: Simulator, symbols: readonly string[], show?: () => unknown): Promise<void> {
+  const stream = iso.ns.stream('MD_TRADES');
+  const lastStored = async (symbol: string): Promise<number> => {
+    const m = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(`md.trade.binance.${symbol}`) });
+    return m ? Number(m.json<Trade>().id) : -1;
+  };
+  await waitUntil(
+    async () => {
+      const gen = sim.stats().generated;
+      for (const sym of symbols) if ((await lastStored(sym)) !== gen[sym]!.lastAggId) return false;
+      return true;
+    },
+    10_000,
+    'the last generated aggTrade of every symbol stored',
+    show,
+  );
+}
+
+/** Per symbol: every aggregate trade id stored once, none missing from the first stored to the last generated. */
+export function expectAggIdsOnceAndContiguous(trades: readonly Trade[], sim: Simulator, symbols: readonly string[]): void {
+  const gen = sim.stats().generated;
+  for (const sym of symbols) {
+    const ids = trades.filter((t) => t.symbol === sym).map((t) => Number(t.id));
+    expect(new Set(ids).size, `${sym}: stored once`).toBe(ids.length);
+    expect(ids.length, `${sym}: contiguous`).toBe(gen[sym]!.lastAggId! - Math.min(...ids) + 1);
+  }
 }
 
 export interface StoredMsg {

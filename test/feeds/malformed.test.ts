@@ -1,8 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
-import { startSimulator, type Simulator } from '../../simulate/index.js';
-import { isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, streamCount, waitUntil } from './helpers.js';
+import { readStream, simFeedRig, streamCount, waitUntil } from './helpers.js';
 
 /**
  * Acceptance (issue 3): 10,000 fuzzed frames (truncated JSON, wrong types, missing fields, huge
@@ -15,25 +12,17 @@ const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 const FUZZED = 10_000;
 
 describe('Binance feed fed 10,000 malformed frames (simulator, real JetStream)', () => {
-  const iso = isolated();
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
+  const rig = simFeedRig();
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
-    await feed?.stop();
-    await sim?.close();
-    await iso.cleanup();
   });
 
   it('every malformed frame is one DLQ entry with a reason; no crash, no unhandled rejection; trades continue', async () => {
     const t0 = Date.now();
-    sim = await startSimulator({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 40, seed: 5 } });
-    const s = sim;
-    feed = await startFeed(iso, 'binance', SYMBOLS, simEnv(sim, 'binance'));
-    const f = feed;
+    const { iso, sim: s, feed: f } = await rig.start({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 40, seed: 5 } }, SYMBOLS);
     await waitUntil(() => f.stats.trades > 10, 10_000, 'first trades stored');
 
     s.misbehave({ kind: 'malformed', count: FUZZED });

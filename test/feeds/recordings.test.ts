@@ -1,12 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { describe, expect, it } from 'vitest';
 import { recordingsDir } from '../../runtime/recording.js';
 import { QuoteCheck, type Quote } from '../../schemas/quote.js';
 import { TradeCheck, type Trade } from '../../schemas/trade.js';
-import { startSimulator, type Simulator, type SimVenue } from '../../simulate/index.js';
-import { isolated, type Isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
+import type { SimVenue } from '../../simulate/index.js';
+import { readStream, simFeedRig, waitUntil } from './helpers.js';
 import { CASES, recordingSymbols, type Expected, type ExpectedQuote } from './recording-walk.js';
 
 /**
@@ -40,17 +38,7 @@ const quoteKey = (q: { symbol: string; ts: number; bidPrice: string; bidQty: str
   `${q.symbol}|${q.updateId ?? ''}|${q.ts}|${q.bidPrice}|${q.bidQty}|${q.askPrice}|${q.askQty}`;
 
 describe('recordings replayed through the simulator into the feed (real NATS JetStream)', () => {
-  let iso: Isolated | null = null;
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterEach(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso?.cleanup();
-    feed = null;
-    sim = null;
-    iso = null;
-  });
+  const rig = simFeedRig('test');
 
   for (const c of CASES) {
     it(`${c.file} → ${c.venue}: ${c.trades} trades and ${c.quotes} quotes stored once, equal to the source; nothing else lost`, async () => {
@@ -72,12 +60,8 @@ describe('recordings replayed through the simulator into the feed (real NATS Jet
       expect(expTrades.length).toBe(c.trades);
       expect(expQuotes.length).toBe(c.quotes);
 
-      iso = isolated();
       const t0 = Date.now();
-      sim = await startSimulator({ venue: c.venue as SimVenue, recording: path, speed: Infinity });
-      const s = sim;
-      feed = await startFeed(iso, c.venue, symbols, simEnv(sim, c.venue));
-      const f = feed;
+      const { iso, sim: s, feed: f } = await rig.start({ venue: c.venue as SimVenue, recording: path, speed: Infinity }, symbols);
       await waitUntil(
         () => s.stats().replaysCompleted >= 1 && f.stats.framesTotal === s.stats().framesSent,
         30_000,

@@ -4,7 +4,16 @@ import type { NatsHandles } from '../../runtime/nats.js';
 import type { Trade } from '../../schemas/trade.js';
 import { startSimulator, type Simulator } from '../../simulate/index.js';
 import { isolated, type Isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, startFeedProcess, waitUntil, type FeedProcess } from './helpers.js';
+import {
+  expectAggIdsOnceAndContiguous,
+  readStream,
+  simEnv,
+  startFeed,
+  startFeedProcess,
+  waitForLastAggTrades,
+  waitUntil,
+  type FeedProcess,
+} from './helpers.js';
 
 /**
  * Recovery of the Binance feed (simulator, real JetStream): a stalled connection is replaced by
@@ -15,26 +24,9 @@ import { readStream, simEnv, startFeed, startFeedProcess, waitUntil, type FeedPr
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 
 async function expectContiguous(iso: Isolated, nats: NatsHandles, sim: Simulator): Promise<Trade[]> {
-  const stream = iso.ns.stream('MD_TRADES');
-  const gen = sim.stats().generated;
-  const lastStored = async (symbol: string): Promise<number> => {
-    const m = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(`md.trade.binance.${symbol}`) });
-    return m ? Number(m.json<Trade>().id) : -1;
-  };
-  await waitUntil(
-    async () => {
-      for (const sym of SYMBOLS) if ((await lastStored(sym)) !== gen[sym]!.lastAggId) return false;
-      return true;
-    },
-    10_000,
-    'the last generated aggTrade of every symbol stored',
-  );
-  const trades = (await readStream(nats, stream)).map((m) => m.json<Trade>());
-  for (const sym of SYMBOLS) {
-    const ids = trades.filter((t) => t.symbol === sym).map((t) => Number(t.id));
-    expect(new Set(ids).size, `${sym}: stored once`).toBe(ids.length);
-    expect(ids.length, `${sym}: contiguous`).toBe(gen[sym]!.lastAggId! - Math.min(...ids) + 1);
-  }
+  await waitForLastAggTrades(iso, nats, sim, SYMBOLS);
+  const trades = (await readStream(nats, iso.ns.stream('MD_TRADES'))).map((m) => m.json<Trade>());
+  expectAggIdsOnceAndContiguous(trades, sim, SYMBOLS);
   return trades;
 }
 

@@ -1,11 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadFeedConfig } from '../../actors/feeds/config.js';
-import { rotationAge, type FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { rotationAge } from '../../actors/feeds/feed-supervisor.js';
 import { createAdapter } from '../../actors/feeds/venues/registry.js';
 import type { Trade } from '../../schemas/trade.js';
-import { startSimulator, type Simulator } from '../../simulate/index.js';
-import { isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
+import { expectAggIdsOnceAndContiguous, readStream, simFeedRig, waitForLastAggTrades } from './helpers.js';
 
 /**
  * Proactive rotation of Binance connections before the venue's 24 h cut-off: a replacement
@@ -33,25 +31,14 @@ describe('rotation age', () => {
 });
 
 describe('Binance connection rotation with overlap (simulator, real JetStream)', () => {
-  const iso = isolated();
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterAll(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso.cleanup();
-  });
+  const rig = simFeedRig();
 
   it('connections are replaced every ~2 s with an overlap; no aggTrade id missing or doubled', async () => {
     const t0 = Date.now();
-    sim = await startSimulator({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 31 } });
-    const s = sim;
-    feed = await startFeed(iso, 'binance', SYMBOLS, {
-      ...simEnv(sim, 'binance'),
+    const { iso, sim: s, feed: f } = await rig.start({ venue: 'binance', synthetic: { symbols: SYMBOLS, tradesPerSec: 60, seed: 31 } }, SYMBOLS, {
       TICKWORK_FEED_ROTATE_AFTER_MS: '2000',
       TICKWORK_FEED_ROTATE_OVERLAP_MS: '300',
     });
-    const f = feed;
     // Sample how many connections the simulator holds: during a rotation both are open.
     let maxClients = 0;
     const sampler = setInterval(() => (maxClients = Math.max(maxClients, s.stats().activeClients)), 5);
@@ -61,26 +48,10 @@ describe('Binance connection rotation with overlap (simulator, real JetStream)',
 
     const nats = await iso.nats();
     const stream = iso.ns.stream('MD_TRADES');
-    const gen = s.stats().generated;
-    const lastStored = async (symbol: string): Promise<number> => {
-      const m = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(`md.trade.binance.${symbol}`) });
-      return m ? Number(m.json<Trade>().id) : -1;
-    };
-    await waitUntil(
-      async () => {
-        for (const sym of SYMBOLS) if ((await lastStored(sym)) !== gen[sym]!.lastAggId) return false;
-        return true;
-      },
-      10_000,
-      'the last generated aggTrade of every symbol stored',
-    );
+    await waitForLastAggTrades(iso, nats, s, SYMBOLS);
     await f.flush();
     const trades = (await readStream(nats, stream)).map((m) => m.json<Trade>());
-    for (const sym of SYMBOLS) {
-      const ids = trades.filter((t) => t.symbol === sym).map((t) => Number(t.id));
-      expect(new Set(ids).size, `${sym}: stored once`).toBe(ids.length);
-      expect(ids.length, `${sym}: contiguous`).toBe(gen[sym]!.lastAggId! - Math.min(...ids) + 1);
-    }
+    expectAggIdsOnceAndContiguous(trades, s, SYMBOLS);
 
     const st = s.stats();
     const rotations = f.stats.reconnectsByCause.get('rotation') ?? 0;

@@ -1,9 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { describe, expect, it } from 'vitest';
 import type { Trade } from '../../schemas/trade.js';
-import { startSimulator, type Simulator } from '../../simulate/index.js';
-import { isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
+import { readStream, simFeedRig, waitUntil } from './helpers.js';
 
 /**
  * Subscribe and unsubscribe at runtime (FeedSupervisor.subscribe/unsubscribe) on the one open
@@ -14,20 +11,10 @@ import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
 const ALL = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'];
 
 describe('runtime subscribe/unsubscribe (simulator, real JetStream)', () => {
-  const iso = isolated();
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterAll(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso.cleanup();
-  });
+  const rig = simFeedRig();
 
   it('adds SOL and removes ETH without reconnecting; BTC is never interrupted', async () => {
-    sim = await startSimulator({ venue: 'binance', synthetic: { symbols: ALL, tradesPerSec: 80, seed: 41 } });
-    const s = sim;
-    feed = await startFeed(iso, 'binance', ['BTC-USDT', 'ETH-USDT'], simEnv(sim, 'binance'));
-    const f = feed;
+    const { iso, sim: s, feed: f } = await rig.start({ venue: 'binance', synthetic: { symbols: ALL, tradesPerSec: 80, seed: 41 } }, ['BTC-USDT', 'ETH-USDT']);
     const nats = await iso.nats();
     const stream = iso.ns.stream('MD_TRADES');
     const stored = async () => (await readStream(nats, stream)).map((m) => m.json<Trade>());
@@ -69,8 +56,7 @@ describe('runtime subscribe/unsubscribe (simulator, real JetStream)', () => {
   });
 
   it('a burst of runtime (un)subscribes is paced under Binance\'s 5 messages/s per connection', async () => {
-    const s = sim!;
-    const f = feed!;
+    const { sim: s, feed: f } = rig.current;
     s.resume();
     const before = s.stats().subscribeMessages;
     const extra = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE'].map((b) => `${b}-USDT`);

@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedSupervisor } from '../../actors/feeds/feed-supervisor.js';
+import { describe, expect, it } from 'vitest';
 import { createAdapter } from '../../actors/feeds/venues/registry.js';
 import type { Quote } from '../../schemas/quote.js';
 import type { Trade } from '../../schemas/trade.js';
-import { defaultSynthetic, startSimulator, type Simulator, type SimVenue } from '../../simulate/index.js';
-import { isolated, type Isolated } from '../harness.js';
-import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
+import { defaultSynthetic, type SimVenue } from '../../simulate/index.js';
+import { readStream, simFeedRig, waitUntil } from './helpers.js';
 
 /**
  * Every venue's connector against the simulator speaking that venue's current protocol
@@ -17,26 +15,12 @@ import { readStream, simEnv, startFeed, waitUntil } from './helpers.js';
 const VENUES: SimVenue[] = ['binance-us', 'bybit', 'coinbase', 'kraken', 'okx'];
 
 describe('each venue connector on its simulated live protocol (real JetStream)', () => {
-  let iso: Isolated | null = null;
-  let sim: Simulator | null = null;
-  let feed: FeedSupervisor | null = null;
-  afterEach(async () => {
-    await feed?.stop();
-    await sim?.close();
-    await iso?.cleanup();
-    feed = null;
-    sim = null;
-    iso = null;
-  });
+  const rig = simFeedRig('test');
 
   for (const venue of VENUES) {
     it(`${venue}: trades and quotes flow, nothing rejected, limits respected`, async () => {
-      iso = isolated();
       const synthetic = { ...defaultSynthetic(venue), tradesPerSec: 60, seed: 51 };
-      sim = await startSimulator({ venue, synthetic });
-      const s = sim;
-      feed = await startFeed(iso, venue, synthetic.symbols, simEnv(sim, venue));
-      const f = feed;
+      const { iso, sim: s, feed: f } = await rig.start({ venue, synthetic }, synthetic.symbols);
       await waitUntil(() => f.stats.trades >= 40 && f.stats.quotes >= 10, 15_000, `${venue} trades and quotes`, () => ({
         frames: Object.fromEntries(f.stats.frames),
         sim: s.stats(),
