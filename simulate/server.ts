@@ -9,6 +9,7 @@ import { hash32, Random } from './random.js';
 import { loadRecording, type Recording } from './recording-source.js';
 import {
   MisbehaviourCheck,
+  simLimits,
   type Misbehaviour,
   type Rate,
   type SimLimits,
@@ -140,19 +141,8 @@ class SimulatorServer implements Simulator {
       ? null
       : new SyntheticMarket(opts.synthetic ?? defaultSynthetic(opts.venue), opts.historyLimit ?? 500_000, (ev) => this.onMarketEvent(ev));
     this.proto = entry.create({ venue: opts.venue, market: this.market });
-    const off: SimLimits = {
-      connect: null,
-      connectBanAfter: null,
-      banMs: 0,
-      messages: null,
-      ipMessages: null,
-      subscribes: null,
-      maxStreams: null,
-      maxArgsPerRequest: null,
-      restWeightPerMin: null,
-    };
     const l = opts.limits ?? 'venue';
-    this.limits = l === 'none' ? off : l === 'venue' ? this.proto.limits : { ...this.proto.limits, ...l };
+    this.limits = l === 'none' ? simLimits({ connect: null, banMs: 0 }) : l === 'venue' ? this.proto.limits : { ...this.proto.limits, ...l };
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.speed = opts.speed ?? 1;
     this.http = createServer((req, res) => this.onRequest(req, res));

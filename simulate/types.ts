@@ -32,6 +32,21 @@ export interface SimLimits {
   restWeightPerMin: number | null;
 }
 
+/** Limits from the ones a venue has (connect and ban are always stated); every other limit is off (null). */
+export function simLimits(own: Pick<SimLimits, 'connect' | 'banMs'> & Partial<SimLimits>): SimLimits {
+  return {
+    connect: own.connect,
+    connectBanAfter: own.connectBanAfter ?? null,
+    banMs: own.banMs,
+    messages: own.messages ?? null,
+    ipMessages: own.ipMessages ?? null,
+    subscribes: own.subscribes ?? null,
+    maxStreams: own.maxStreams ?? null,
+    maxArgsPerRequest: own.maxArgsPerRequest ?? null,
+    restWeightPerMin: own.restWeightPerMin ?? null,
+  };
+}
+
 export interface SyntheticOptions {
   /** Canonical `BASE-QUOTE` symbols. */
   symbols: string[];

@@ -12,6 +12,7 @@ import {
   type VenueContext,
   type VenueProtocol,
 } from './protocol.js';
+import { simLimits } from '../types.js';
 
 /**
  * Binance spot / Binance.US market streams (same protocol): raw `/ws`, `/ws/<stream>`, combined
@@ -49,17 +50,14 @@ export function binance(ctx: VenueContext): VenueProtocol {
   });
 
   return {
-    limits: {
+    limits: simLimits({
       connect: { limit: 300, windowMs: 300_000 },
       connectBanAfter: 20,
       banMs: 120_000,
       messages: { capacity: 5, refillPerSec: 5 },
-      ipMessages: null,
-      subscribes: null,
       maxStreams: 1024,
-      maxArgsPerRequest: null,
       restWeightPerMin: 6000,
-    },
+    }),
     banStatus: 418,
     pingMs: 20_000,
     maxConnectionMs: 86_400_000,

@@ -11,6 +11,7 @@ import {
   type VenueContext,
   type VenueProtocol,
 } from './protocol.js';
+import { simLimits } from '../types.js';
 
 /**
  * Bybit v5 public streams (`/v5/public/spot`, `/v5/public/linear`, `/v5/public/inverse`):
@@ -63,17 +64,7 @@ export function bybit(ctx: VenueContext): VenueProtocol {
   };
 
   return {
-    limits: {
-      connect: { limit: 500, windowMs: 300_000 },
-      connectBanAfter: null,
-      banMs: 600_000,
-      messages: null,
-      ipMessages: null,
-      subscribes: null,
-      maxStreams: null,
-      maxArgsPerRequest: 10,
-      restWeightPerMin: null,
-    },
+    limits: simLimits({ connect: { limit: 500, windowMs: 300_000 }, banMs: 600_000, maxArgsPerRequest: 10 }),
     banStatus: 403,
     pingMs: null,
     maxConnectionMs: null,

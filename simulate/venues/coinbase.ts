@@ -12,6 +12,7 @@ import {
   type VenueContext,
   type VenueProtocol,
 } from './protocol.js';
+import { simLimits } from '../types.js';
 
 /**
  * Coinbase Exchange feed (`wss://ws-feed.exchange.coinbase.com`, path `/`): `subscribe` with
@@ -40,17 +41,7 @@ export function coinbase(ctx: VenueContext): VenueProtocol {
     `{"type":"${type}","trade_id":${f.id},"maker_order_id":"${uuid(f.id, 'm')}","taker_order_id":"${takerOrder}","side":"${opposite(f.side)}","size":"${size(spec, f.qty)}","price":"${px(spec, f.price)}","product_id":"${venueSymbol(spec)}","sequence":${seq},"time":"${isoMicros(f.ts, f.id)}"}`;
 
   return {
-    limits: {
-      connect: { capacity: 20, refillPerSec: 8 },
-      connectBanAfter: null,
-      banMs: 60_000,
-      messages: null,
-      ipMessages: { capacity: 100, refillPerSec: 100 },
-      subscribes: null,
-      maxStreams: null,
-      maxArgsPerRequest: null,
-      restWeightPerMin: null,
-    },
+    limits: simLimits({ connect: { capacity: 20, refillPerSec: 8 }, banMs: 60_000, ipMessages: { capacity: 100, refillPerSec: 100 } }),
     banStatus: 429,
     pingMs: null,
     maxConnectionMs: null,

@@ -13,6 +13,7 @@ import {
   type VenueContext,
   type VenueProtocol,
 } from './protocol.js';
+import { simLimits } from '../types.js';
 
 /**
  * Kraken WebSocket v2 (`/v2`): a `status` frame on connect; `{"method":"subscribe","params":
@@ -60,17 +61,7 @@ export function kraken(ctx: VenueContext): VenueProtocol {
     JSON.stringify({ error, method, success: false, ...(symbol ? { symbol } : {}), ...stamp(), ...(reqId !== undefined ? { req_id: reqId } : {}) });
 
   return {
-    limits: {
-      connect: { limit: 150, windowMs: 600_000 },
-      connectBanAfter: null,
-      banMs: 600_000,
-      messages: null,
-      ipMessages: null,
-      subscribes: null,
-      maxStreams: null,
-      maxArgsPerRequest: null,
-      restWeightPerMin: null,
-    },
+    limits: simLimits({ connect: { limit: 150, windowMs: 600_000 }, banMs: 600_000 }),
     banStatus: 429,
     pingMs: null,
     maxConnectionMs: null,

@@ -11,6 +11,7 @@ import {
   type VenueContext,
   type VenueProtocol,
 } from './protocol.js';
+import { simLimits } from '../types.js';
 
 /**
  * OKX v5 public (`/ws/v5/public`): `{"op":"subscribe","args":[{"channel","instId"}]}` → one
@@ -47,17 +48,7 @@ export function okx(ctx: VenueContext): VenueProtocol {
   });
 
   return {
-    limits: {
-      connect: { capacity: 3, refillPerSec: 3 },
-      connectBanAfter: null,
-      banMs: 60_000,
-      messages: null,
-      ipMessages: null,
-      subscribes: { limit: 480, windowMs: 3_600_000 },
-      maxStreams: null,
-      maxArgsPerRequest: null,
-      restWeightPerMin: null,
-    },
+    limits: simLimits({ connect: { capacity: 3, refillPerSec: 3 }, banMs: 60_000, subscribes: { limit: 480, windowMs: 3_600_000 } }),
     banStatus: 429,
     pingMs: null,
     maxConnectionMs: null,
