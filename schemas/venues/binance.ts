@@ -59,17 +59,6 @@ export const BinanceResult = Type.Object({
 export const BinanceResultCheck = TypeCompiler.Compile(BinanceResult);
 
 /** REST `GET /api/v3/aggTrades` item (same fields as the stream, without e/E/s). */
-export const BinanceRestAggTrades = Type.Array(
-  Type.Object({
-    a: SafeId,
-    p: PositiveDecimal,
-    q: PositiveDecimal,
-    f: SafeId,
-    l: SafeId,
-    T: VenueMs,
-    m: Type.Boolean(),
-  }),
-  { maxItems: 1000 },
-);
+export const BinanceRestAggTrades = Type.Array(Type.Omit(BinanceAggTrade, ['e', 'E', 's']), { maxItems: 1000 });
 export type BinanceRestAggTrades = Static<typeof BinanceRestAggTrades>;
 export const BinanceRestAggTradesCheck = TypeCompiler.Compile(BinanceRestAggTrades);
