@@ -50,6 +50,10 @@ export class ShardWorker {
   private readonly newSymbols: { venue: string; symbol: string; worker: string }[] = [];
   private readonly enc = new TextEncoder();
   private stopping = false;
+  /** Checkpoint this shard resumed after; 0 = from the start of the stream. */
+  private resumedAfter = 0;
+  /** Keys that had an actor before (a respawned one may have trades it no longer holds). */
+  private readonly spawned = new Set<string>();
 
   constructor(private readonly deps: ShardWorkerDeps) {
     this.shard = parseShard(deps.cfg.TICKWORK_SHARD);
@@ -80,6 +84,7 @@ export class ShardWorker {
     const stream = ns.stream(STREAMS.trades);
     const checkpoint = (await store.loadCheckpoint(this.shardName)) ?? 0;
     this.lastDispatched = checkpoint;
+    this.resumedAfter = checkpoint;
     const consumer = await nats.js.consumers.get(stream, {
       filter_subjects: ns.subject(STREAM_SUBJECTS.trades),
       deliver_policy: DeliverPolicy.StartSequence,
@@ -131,6 +136,30 @@ export class ShardWorker {
     }
   }
 
+  /** The symbol's trades before `beforeSeq` (that message is in the stream, so the read ends). */
+  private async *history(key: string, beforeSeq: number): AsyncGenerator<{ seq: number; trade: Trade }> {
+    const { nats, ns } = this.deps;
+    const consumer = await nats.js.consumers.get(ns.stream(STREAMS.trades), {
+      filter_subjects: ns.subject(`md.trade.${key}`),
+      deliver_policy: DeliverPolicy.All,
+    });
+    const messages = await consumer.consume({ max_messages: 5_000 });
+    try {
+      for await (const msg of messages) {
+        if (msg.seq >= beforeSeq) break;
+        let trade: unknown;
+        try {
+          trade = msg.json<unknown>();
+        } catch {
+          continue; // went to the DLQ when first delivered
+        }
+        if (TradeCheck.Check(trade)) yield { seq: msg.seq, trade };
+      }
+    } finally {
+      await messages.close();
+    }
+  }
+
   private decode(msg: JsMsg): Trade | null {
     let trade: unknown;
     try {
@@ -149,7 +178,10 @@ export class ShardWorker {
     const venue = key.slice(0, dot);
     const symbol = key.slice(dot + 1);
     const { cfg, ns, nats } = this.deps;
+    const mayHaveHistory = this.resumedAfter > 0 || this.spawned.has(key);
+    this.spawned.add(key);
     const ports: SymbolActorPorts = {
+      ...(mayHaveHistory ? { history: (beforeSeq: number) => this.history(key, beforeSeq) } : {}),
       shard: this.shardName,
       worker: this.deps.worker,
       store: this.deps.store,

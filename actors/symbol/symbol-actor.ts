@@ -14,6 +14,7 @@ const m = {
   dupSeq: counter({ name: 'tickwork_symbol_duplicates_skipped_total', help: 'Trades skipped as already applied', labelNames: ['shard', 'by'] as const }),
   late: counter({ name: 'tickwork_symbol_late_trades_total', help: 'Trades older than an open bar (applied as corrections or dropped)', labelNames: ['shard'] as const }),
   failed: counter({ name: 'tickwork_symbol_apply_failures_total', help: 'Trades sent to the DLQ after failing to apply', labelNames: ['shard'] as const }),
+  rebuilds: counter({ name: 'tickwork_symbol_rebuilds_total', help: 'Symbols rebuilt from MD_TRADES because their snapshot was missing', labelNames: ['shard'] as const }),
   snapshot: histogram({ name: 'tickwork_symbol_snapshot_seconds', help: 'Snapshot duration (candle acks + Redis MULTI)', labelNames: ['shard'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] }),
 };
 
@@ -31,6 +32,12 @@ export interface SymbolActorPorts {
   deadLetter(seq: number, trade: unknown, reason: string): Promise<void>;
   /** Everything up to `seq` of this symbol is in its snapshot. */
   snapshotted(seq: number): void;
+  /**
+   * Present when trades of this symbol may precede the first one delivered to this actor (the
+   * shard resumed from a checkpoint, or the actor was passivated): the symbol's trades in
+   * MD_TRADES before `beforeSeq`, in order.
+   */
+  history?: (beforeSeq: number) => AsyncIterable<{ seq: number; trade: Trade }>;
   timing: { graceMs: number; snapshotEveryTrades: number; snapshotEveryMs: number; stateFlushMs: number; liveCandleMs: number; applyAttempts: number };
 }
 
@@ -54,6 +61,8 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   private lastAppliedAt = Date.now();
   /** Per timeframe, the latest openTime closed so far: an emission at or before it is a correction. */
   private closedUpTo: Record<string, number> = {};
+  /** No snapshot was found: rebuild from the stream before the first trade (Redis lost it). */
+  private rebuild = false;
 
   constructor(
     private readonly venue: string,
@@ -72,6 +81,7 @@ export class SymbolActor implements Behavior<SymbolMsg> {
     } else {
       this.windows = new SymbolWindows<Trade>({ ...this.ports.windowsConfig, venue: this.venue, symbol: this.symbol });
       this.guard = new TradeGuard();
+      this.rebuild = this.ports.history !== undefined;
     }
   }
 
@@ -96,6 +106,20 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   }
 
   private async onTrade(seq: number, trade: Trade, ctx: ActorContext<SymbolMsg>): Promise<void> {
+    if (this.rebuild && this.ports.history) {
+      this.rebuild = false;
+      m.rebuilds.inc({ shard: this.ports.shard });
+      let n = 0;
+      for await (const h of this.ports.history(seq)) {
+        await this.applyTrade(h.seq, h.trade, ctx);
+        n++;
+      }
+      if (n > 0) ctx.log.warn({ trades: n, beforeSeq: seq }, 'snapshot missing: rebuilt from MD_TRADES');
+    }
+    return this.applyTrade(seq, trade, ctx);
+  }
+
+  private async applyTrade(seq: number, trade: Trade, ctx: ActorContext<SymbolMsg>): Promise<void> {
     const { shard } = this.ports;
     if (seq <= this.seq) {
       m.dupSeq.inc({ shard, by: 'seq' });
