@@ -2,7 +2,7 @@
  * JetStream ceiling: how fast this machine's NATS server and the client library store and deliver
  * trade-sized messages, with nothing of tickwork in between, into a namespaced file-backed
  * MD_TRADES (the feeds' stream config). Publishing is measured twice: through the feeds'
- * PipelinedPublisher (js.publish per message, 2,048 in flight), and raw (see raw-publish.ts:
+ * PipelinedPublisher (core publish + shared PubAck inbox, 2,048 in flight, awaited per message), and raw (see raw-publish.ts:
  * same library, same Nats-Msg-Id and PubAck per message, batched socket writes). Consuming uses
  * the worker's ordered consumer from sequence 1.
  */
@@ -43,7 +43,7 @@ export async function runJetStreamBench(opts: JetStreamBenchOptions): Promise<Je
       // Bodies are built before the clock starts: this is the transport alone.
       const msgs = new TradeGen(opts.symbols ?? 100).messages(ns, opts.messages);
       payloadBytes = Math.round(msgs.reduce((a, m) => a + m.data.length, 0) / msgs.length);
-      const publisher = new PipelinedPublisher(nats.js, { maxInFlight: FEED_MAX_IN_FLIGHT });
+      const publisher = new PipelinedPublisher(nats, { maxInFlight: FEED_MAX_IN_FLIGHT });
       let failed: unknown = null;
       const t0 = performance.now();
       for (const m of msgs) {

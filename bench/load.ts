@@ -100,7 +100,7 @@ export class TradeLoad {
     maxInFlight = FEED_MAX_IN_FLIGHT,
   ) {
     this.gen = new TradeGen(symbols, first);
-    this.publisher = new PipelinedPublisher(nats.js, { maxInFlight });
+    this.publisher = new PipelinedPublisher(nats, { maxInFlight });
     this.sent = this.gen.symbols.map(() => 0);
   }
 

@@ -49,7 +49,7 @@ export function renderMarkdown(r: BenchReport): string {
       `${int(j.messages)} trade messages (${j.payloadBytes} B JSON each, Nats-Msg-Id, 100 subjects) into a namespaced file-backed MD_TRADES per run, then read back.`,
       '| path | msgs/s |',
       '|---|---|',
-      `| publish, feed path (PipelinedPublisher → js.publish, 2,048 in flight) | ${rate(j.publish)} |`,
+      `| publish, feed path (PipelinedPublisher, awaited per message, 2,048 in flight) | ${rate(j.publish)} |`,
       `| publish, raw (same library: core publish + Nats-Msg-Id + shared reply inbox, PubAck checked, writes batched) | ${rate(j.rawPublish)} |`,
       `| consume (ordered consumer from seq 1, as the worker) | ${rate(j.consume)} |`,
       '',

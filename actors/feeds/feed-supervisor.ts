@@ -84,7 +84,7 @@ export class FeedSupervisor {
     const c = this.probe.limits.connectsPerIp;
     this.connectLimit = c ? new SlidingWindowLimit({ limit: c.count, windowMs: c.perMs + 1000 }) : new SlidingWindowLimit({ limit: 1000, windowMs: 1000 });
     this.stats = new FeedStats(venue);
-    this.publisher = new MarketPublisher(new PipelinedPublisher(deps.nats.js, { maxInFlight: cfg.TICKWORK_FEED_MAX_IN_FLIGHT }), deps.ns, this.stats);
+    this.publisher = new MarketPublisher(new PipelinedPublisher(deps.nats, { maxInFlight: cfg.TICKWORK_FEED_MAX_IN_FLIGHT }), deps.ns, this.stats);
     this.channels = list(cfg.TICKWORK_FEED_CHANNELS) as FeedChannel[];
     const maxStreams = this.probe.limits.maxStreamsPerConnection ?? Infinity;
     this.perConnection = Math.max(1, Math.floor(maxStreams / Math.max(1, this.channels.length)));

@@ -40,7 +40,7 @@ export class SpreadWorker {
 
   constructor(private readonly deps: SpreadWorkerDeps) {
     const { cfg, log } = deps;
-    this.publisher = new PipelinedPublisher(deps.nats.js, { maxInFlight: 256 });
+    this.publisher = new PipelinedPublisher(deps.nats, { maxInFlight: 256 });
     this.writer = new ArbitrageWriter(deps.store, log, { flushMs: cfg.TICKWORK_ARB_FLUSH_MS });
     const policy: SupervisorPolicy = {
       strategy: 'one-for-one',

@@ -51,7 +51,8 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   private guard!: TradeGuard;
   private seq = 0;
   private sinceSnapshot = 0;
-  private lastSnapshotAt = Date.now();
+  /** Staggered so actors started together do not all snapshot on the same tick. */
+  private lastSnapshotAt = Date.now() - Math.random() * 1000;
   private stateDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private lastLiveAt = 0;

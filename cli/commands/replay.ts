@@ -34,7 +34,7 @@ export function register(program: Command): void {
       const nats = ctx.nats!;
       await ensureMarketStreams(nats.jsm, ctx.ns);
       const source = openReplay({ file: opts.file, format: opts.format as ReplayFormat, venue: opts.venue, ...(opts.symbol ? { symbol: opts.symbol.toUpperCase() } : {}) });
-      const publisher = new PipelinedPublisher(nats.js, { maxInFlight: 4096 });
+      const publisher = new PipelinedPublisher(nats, { maxInFlight: 4096 });
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} bytes | {trades} trades', stream: process.stderr }, Presets.shades_classic) : null;
       bar?.start(size, 0, { trades: 0 });
       let published = 0;

@@ -39,7 +39,7 @@ export function* syntheticTrades(n: number, symbols: number, seed = 7): Generato
 export async function publishTrades(iso: Isolated, trades: Iterable<Trade>): Promise<{ stored: number; duplicates: number }> {
   const nats = await iso.nats();
   await ensureMarketStreams(nats.jsm, iso.ns, loadEnv(StreamsEnv, iso.env));
-  const pub = new PipelinedPublisher(nats.js, { maxInFlight: 4096 });
+  const pub = new PipelinedPublisher(nats, { maxInFlight: 4096 });
   let stored = 0;
   let duplicates = 0;
   let failed: unknown = null;
