@@ -194,6 +194,7 @@ export class SyntheticMarket {
     const regimeFactor = this.burst > 0 ? 1.6 : 1;
     this.orderRate = opts.tradesPerSec / meanFills / regimeFactor;
     this.quoteRate = opts.quotesPerSec ?? Math.max(1, opts.tradesPerSec / 2);
+    const idOffset = opts.idOffset ?? 0;
     this.list = opts.symbols.map((symbol, index) => {
       const { start, ...spec } = specFor(symbol, index, opts.startPrice?.[symbol]);
       const gapMax = Math.max(1, Math.round(start * 1e-5));
@@ -205,8 +206,8 @@ export class SyntheticMarket {
         gapMax,
         book: { bid: Math.max(1, start - half), bidQty: 0, ask: Math.max(2, start + half), askQty: 0, updateId: idBase * 3 },
         seq: idBase * 7,
-        nextTradeId: idBase * 2,
-        nextAggId: idBase,
+        nextTradeId: (idBase + idOffset) * 2,
+        nextAggId: idBase + idOffset,
         fills: [],
         aggs: [],
         generatedTrades: 0,

@@ -61,6 +61,12 @@ export interface SyntheticOptions {
   burstiness?: number;
   /** Generator timer period; default 5 ms. */
   tickMs?: number;
+  /**
+   * Added to every symbol's first trade and aggTrade id (default 0). A venue never reuses an id, so a
+   * simulator restarted against the same streams (e.g. `up --demo` twice) passes a time-based offset;
+   * otherwise its repeated ids are rightly dropped as duplicates.
+   */
+  idOffset?: number;
 }
 
 export interface SimulatorOptions {

@@ -30,7 +30,9 @@ async function startDemoMarkets(venues: string[], tradesPerSec: number): Promise
   for (const [i, venue] of venues.entries()) {
     const sim = await startSimulator({
       venue: venue as SimVenue,
-      synthetic: { symbols: DEMO[venue] ?? ['BTC-USDT'], tradesPerSec, seed: 1 + i },
+      // Ids advance with the clock (100 aggTrade / 200 trade ids per second of offset), so a restarted
+      // demo continues the id sequence instead of repeating ids the streams already hold.
+      synthetic: { symbols: DEMO[venue] ?? ['BTC-USDT'], tradesPerSec, seed: 1 + i, idOffset: Math.floor(Date.now() / 10) },
     });
     sims.push(sim);
     const endpoint = new URL(createAdapter(venue).wsUrl);
