@@ -113,6 +113,11 @@ export class StreamHub {
     return out;
   }
 
+  /** Resolves once the NATS server has every subscription made so far (a flush round trip). */
+  interestRegistered(): Promise<void> {
+    return this.nc.flush();
+  }
+
   acquire(session: StreamSession, subject: string, kind: Kind): void {
     let feed = this.feeds.get(subject);
     if (!feed) {
@@ -299,7 +304,14 @@ class StreamSession {
     if (existing) for (const subject of existing.subjects) this.hub.release(this, subject);
     const ack: StreamAck = { type: 'subscribed', venue: s.venue, symbol: s.symbol, tf: s.tf, trades: !!s.trades, arb: !!s.arb };
     this.subs.set(key, { ack, subjects: subjects.map(([subject]) => subject) });
-    this.sendJson(ack);
+    // Ack once the server knows the interest: whatever is published after the client sees
+    // `subscribed` reaches it (the SUB could otherwise still sit in the client's write buffer).
+    this.hub.interestRegistered().then(
+      () => {
+        if (!this.disposed) this.sendJson(ack);
+      },
+      (err: unknown) => this.log.debug({ err }, 'flush before subscribe ack failed'),
+    );
   }
 
   private unsubscribe(u: StreamUnsubscribe): void {
