@@ -88,7 +88,15 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  // A failing test must not leave its worker or sink running after the test process is gone.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, sig) => {
+      process.off('exit', killOnExit);
+      resolve(code ?? sig ?? -1);
+    }),
+  );
   return {
     child,
     output: () => out,
