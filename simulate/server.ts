@@ -34,12 +34,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 }
 
 /** Parses `max`, `1x`, `10x` or a plain number into a replay speed. */
-export function parseSpeed(text: string): number {
-  if (text === 'max') return Infinity;
-  const m = /^(\d+(?:\.\d+)?)x?$/.exec(text);
-  if (!m || !(Number(m[1]) > 0)) throw new RangeError(`speed must be max, 1x, Nx or a positive number, got ${text}`);
-  return Number(m[1]);
-}
+export { parseSpeed } from '../runtime/speed.js';
 
 export function defaultSynthetic(venue: SimVenue): SyntheticOptions {
   const q = VENUES[venue].defaultQuote;

@@ -6,16 +6,9 @@ import { ensureMarketStreams } from '../../actors/streams.js';
 import { sleep } from '../../runtime/backoff.js';
 import { startProcess } from '../../runtime/process.js';
 import { PipelinedPublisher } from '../../runtime/publisher.js';
+import { parseSpeed } from '../../runtime/speed.js';
 import { tradeSubject } from '../../schemas/subjects.js';
 import { tradeMsgId } from '../../schemas/trade.js';
-
-/** `max` → Infinity; `1x`, `10x`, `0.5x` → that factor of real time. */
-export function parseSpeed(text: string): number {
-  if (text === 'max') return Infinity;
-  const m = /^([0-9]*\.?[0-9]+)x$/.exec(text);
-  if (!m || !(Number(m[1]) > 0)) throw new RangeError(`--speed: expected max, 1x or Nx, got ${JSON.stringify(text)}`);
-  return Number(m[1]);
-}
 
 export function register(program: Command): void {
   program
