@@ -124,6 +124,9 @@ export class SymbolActor implements Behavior<SymbolMsg> {
     const { shard } = this.ports;
     if (seq <= this.seq) {
       m.dupSeq.inc({ shard, by: 'seq' });
+      // Re-read after a restart and already in the snapshot: say so, or the shard checkpoint would
+      // wait for a snapshot this symbol has no reason to write. (Unsnapshotted state reports later.)
+      if (this.sinceSnapshot === 0) this.ports.snapshotted(this.seq);
       return;
     }
     this.seq = seq;
