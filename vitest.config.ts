@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'web/dist/**'],
+    // dist/ links node_modules back in (scripts/build.sh): packages that ship their own tests must not run.
+    exclude: ['**/node_modules/**', 'dist/**', 'web/dist/**', '.tickwork/**'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

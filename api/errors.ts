@@ -1,16 +1,24 @@
+import { TickworkError, type TickworkErrorCode } from '../runtime/errors.js';
 import type { ErrorBody } from '../schemas/api.js';
+
+const CODE_OF: Record<number, TickworkErrorCode> = {
+  400: 'API_BAD_REQUEST',
+  403: 'API_FORBIDDEN',
+  404: 'API_NOT_FOUND',
+  429: 'API_RATE_LIMITED',
+  503: 'API_UNAVAILABLE',
+};
 
 /**
  * A query failure with the HTTP status and the body every transport answers with: HTTP sends
  * it as is, NATS as a service error with the same JSON, WebSocket as `{type:'error', ...}`.
  */
-export class ApiError extends Error {
+export class ApiError extends TickworkError {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
   ) {
-    super(body.message);
-    this.name = 'ApiError';
+    super(CODE_OF[status] ?? 'API_INTERNAL', body.message);
   }
 
   static badRequest(field: string, message: string): ApiError {

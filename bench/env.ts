@@ -2,14 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureMarketStreams, StreamsEnv } from '../actors/streams.js';
+import { ensureMarketStreams, StreamsEnv } from '../app/streams.js';
 import { loadCoreConfig, loadEnv } from '../runtime/config.js';
 import { Namespace } from '../runtime/namespace.js';
-import { connectNats, type NatsHandles } from '../runtime/nats.js';
+import { connectNats, type NatsHandles } from '../runtime/nats/index.js';
 import { connectRedis, type Redis } from '../runtime/redis.js';
 import { TIMEFRAMES } from '../schemas/common.js';
 
-export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+/** The checkout, whether the bench runs from sources or from the build (dist/bench/). */
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, '/');
 
 /** Worker settings a bench may override; the report prints them next to its figures. */
 export type WorkerEnvOverrides = Record<string, string>;
@@ -29,11 +30,12 @@ export interface BenchScope {
   cleanup(): Promise<void>;
 }
 
-export async function openScope(tag: string, opts: { streams?: boolean } = {}): Promise<BenchScope> {
+export async function openScope(tag: string, opts: { streams?: boolean; natsUrl?: string } = {}): Promise<BenchScope> {
   const core = loadCoreConfig();
   const id = `b${tag.replace(/[^a-z0-9]/g, '').slice(0, 12)}${randomBytes(4).toString('hex')}`;
   const ns = new Namespace(id);
-  const nats = await connectNats(core.NATS_URL, `bench-${id}`);
+  const natsUrl = opts.natsUrl ?? core.NATS_URL;
+  const nats = await connectNats(natsUrl, `bench-${id}`);
   const redis = connectRedis(core.REDIS_URL, `bench-${id}`);
   const extra: Redis[] = [];
   // File-backed streams whatever the caller's environment says: the ceiling is about the disk path feeds use.
@@ -43,6 +45,7 @@ export async function openScope(tag: string, opts: { streams?: boolean } = {}): 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TICKWORK_NAMESPACE: id,
+    NATS_URL: natsUrl,
     TICKWORK_STREAM_STORAGE: 'file',
     TICKWORK_TIMEFRAMES: TIMEFRAMES.join(','),
     TICKWORK_VWAP_WINDOWS: '1m,5m,15m',
@@ -78,7 +81,7 @@ export async function openScope(tag: string, opts: { streams?: boolean } = {}): 
 }
 
 /** Runs `fn` in a fresh scope and always cleans up. */
-export async function inScope<T>(tag: string, fn: (s: BenchScope) => Promise<T>, opts?: { streams?: boolean }): Promise<T> {
+export async function inScope<T>(tag: string, fn: (s: BenchScope) => Promise<T>, opts?: { streams?: boolean; natsUrl?: string }): Promise<T> {
   const scope = await openScope(tag, opts);
   try {
     return await fn(scope);
@@ -91,7 +94,7 @@ export async function inScope<T>(tag: string, fn: (s: BenchScope) => Promise<T>,
 export interface WorkerProcess {
   child: ChildProcess;
   pid: number;
-  /** Resolves once the shard consumes MD_TRADES, with the time (ms) the worker logged it. */
+  /** Resolves once the worker consumes MD_TRADES, with the time (ms) the worker logged it. */
   ready: Promise<number>;
   exited: Promise<number | string>;
   output(): string;
@@ -109,9 +112,10 @@ export interface WorkerProcess {
 /** USER_HZ: the unit of /proc CPU times (100 on Linux everywhere in practice). */
 const CLOCK_TICKS = 100;
 
-export function spawnWorker(env: NodeJS.ProcessEnv, overrides: WorkerEnvOverrides = {}, profileDir?: string): WorkerProcess {
+/** `script`: what node runs (default the worker; the latency floor's relay logs the same ready line). */
+export function spawnWorker(env: NodeJS.ProcessEnv, overrides: WorkerEnvOverrides = {}, profileDir?: string, script: string[] = ['bin/tickwork.js', 'worker']): WorkerProcess {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/tickwork.js', 'worker'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: repoRoot,
     env: { ...env, ...overrides },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,7 +134,8 @@ export function spawnWorker(env: NodeJS.ProcessEnv, overrides: WorkerEnvOverride
     for (const line of lines) {
       if (!line.startsWith('{')) continue;
       if (line.includes('"http listening"')) port = (JSON.parse(line) as { port?: number }).port ?? null;
-      if (line.includes('shard consuming MD_TRADES')) onReady?.(timeOf(JSON.parse(line) as { time?: string }));
+      // Logged once the worker reads MD_TRADES (static shard or group member alike).
+      if (line.includes('"symbol worker started"')) onReady?.(timeOf(JSON.parse(line) as { time?: string }));
     }
   };
   child.stdout!.on('data', collect);

@@ -1,13 +1,17 @@
 /**
  * JetStream ceiling: how fast this machine's NATS server and the client library store and deliver
  * trade-sized messages, with nothing of tickwork in between, into a namespaced file-backed
- * MD_TRADES (the feeds' stream config). Publishing is measured twice: through the feeds'
- * PipelinedPublisher (core publish + shared PubAck inbox, 2,048 in flight, awaited per message), and raw (see raw-publish.ts:
- * same library, same Nats-Msg-Id and PubAck per message, batched socket writes). Consuming uses
- * the worker's ordered consumer from sequence 1.
+ * MD_TRADES (the feeds' stream config). Publishing is measured twice: the feed path (a feed
+ * connection's MarketPublisher: each trade serialized, its subject and Nats-Msg-Id built, handed
+ * over synchronously with its outcome callback, one room() wait per frame once 2,048 PubAcks are in
+ * flight; one trade per frame, as Binance sends them), and raw (see raw-publish.ts: same library,
+ * same Nats-Msg-Id and PubAck per message, pre-built bodies, batched socket writes). Consuming
+ * uses the worker's ordered consumer from sequence 1.
  */
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { PipelinedPublisher } from '../runtime/publisher.js';
+import { FeedStats } from '../actors/feed/metrics.js';
+import { MarketPublisher } from '../actors/feed/publisher.js';
+import { PipelinedPublisher } from '../runtime/nats/index.js';
 import { STREAMS, STREAM_SUBJECTS } from '../schemas/subjects.js';
 import { inScope } from './env.js';
 import { rawPublish } from './raw-publish.js';
@@ -23,7 +27,7 @@ export interface JetStreamBenchOptions {
 export interface JetStreamBenchResult {
   messages: number;
   payloadBytes: number;
-  /** Messages/s stored through the feeds' PipelinedPublisher (first publish to last PubAck). */
+  /** Trades/s stored through a feed connection's MarketPublisher (first publish to last PubAck). */
   publish: Figure;
   /** Messages/s stored by raw batched publishing with the same library: the server's and library's limit. */
   rawPublish: Figure;
@@ -40,18 +44,26 @@ export async function runJetStreamBench(opts: JetStreamBenchOptions): Promise<Je
   let payloadBytes = 0;
   for (let r = 0; r < opts.runs; r++) {
     await inScope('js', async ({ nats, ns }) => {
-      // Bodies are built before the clock starts: this is the transport alone.
-      const msgs = new TradeGen(opts.symbols ?? 100).messages(ns, opts.messages);
-      payloadBytes = Math.round(msgs.reduce((a, m) => a + m.data.length, 0) / msgs.length);
-      const publisher = new PipelinedPublisher(nats, { maxInFlight: FEED_MAX_IN_FLIGHT });
+      // Trades are generated before the clock starts; serializing them is part of the feed path.
+      const gen = new TradeGen(opts.symbols ?? 100);
+      const trades = Array.from({ length: opts.messages }, () => gen.trade().trade);
+      payloadBytes = Math.round(trades.reduce((a, t) => a + JSON.stringify(t).length, 0) / trades.length);
+      const stats = new FeedStats('binance');
+      const pipelined = new PipelinedPublisher(nats, { maxInFlight: FEED_MAX_IN_FLIGHT, name: 'bench' });
+      const publisher = new MarketPublisher(pipelined, ns, stats);
       let failed: unknown = null;
+      const onStored = (err: unknown) => {
+        if (err !== null) failed ??= err;
+      };
       const t0 = performance.now();
-      for (const m of msgs) {
-        const { stored } = await publisher.publish(m.subject, m.data, m.msgId);
-        stored.catch((err: unknown) => (failed ??= err));
+      for (const t of trades) {
+        // A frame: its trades go out synchronously, then the one wait a feed connection makes when full.
+        publisher.trade(t, onStored);
+        if (!publisher.hasRoom) await publisher.room();
       }
       await publisher.flush();
       const pubMs = performance.now() - t0;
+      pipelined.close();
       if (failed) throw failed;
       const info = await nats.jsm.streams.info(ns.stream(STREAMS.trades));
       if (info.state.messages !== opts.messages) throw new Error(`jetstream bench: stream holds ${info.state.messages} messages, expected ${opts.messages}`);

@@ -7,9 +7,10 @@
  * sub-millisecond clock at the same moment) until the reader holds a live state of its symbol
  * whose `tradesApplied` includes it; that state carries the open candles the trade updated.
  */
-import { inScope, spawnWorker, type WorkerEnvOverrides } from './env.js';
+import { inScope, spawnWorker, type WorkerEnvOverrides, type WorkerProcess } from './env.js';
 import { pacedRaw, TradeGen, type GeneratedTrade } from './load.js';
 import { getRoundTripMs, StateWatcher } from './observe.js';
+import { bucketQuantileMs, histogramDelta, meanMs, parseHistogram } from './histogram.js';
 import { figure, preciseNow, quantile, waitUntil, type Figure } from './stats.js';
 
 export interface LatencyBenchOptions {
@@ -20,6 +21,8 @@ export interface LatencyBenchOptions {
   runs: number;
   symbols?: number;
   profileDir?: string;
+  /** Measure the floor instead: bench/floor-relay.ts (consumer → one Redis SET per message) in place of the worker. */
+  floor?: boolean;
 }
 
 export interface LatencyBenchResult {
@@ -40,9 +43,32 @@ export interface LatencyBenchResult {
   /** Percentile curve of the run with the median p99: [percentile, ms], for the chart. */
   curve: [number, number][];
   workerEnv: WorkerEnvOverrides;
+  /** Where the time goes, from the measured window of the last run (worker runs only). */
+  budget?: LatencyBudget;
 }
 
-export const LATENCY_WORKER_ENV: WorkerEnvOverrides = {};
+/**
+ * Per-stage figures around one trade's path, each measured on its own: the publisher's PubAck
+ * round trip (publish → stored), the worker's own histograms over the measured window
+ * (`tickwork_e2e_latency_seconds`: recvTs → its live state written in Redis, as the worker sees it;
+ * the live-state pipeline; a symbol actor's handling of one message), and the reader's GET.
+ * Bucketed figures are upper bounds of their histogram bucket.
+ */
+export interface LatencyBudget {
+  pubAckP50Ms: number;
+  pubAckP99Ms: number;
+  workerRecvToRedisMeanMs: number;
+  workerRecvToRedisP50LeMs: number;
+  workerRecvToRedisP99LeMs: number;
+  flushMeanMs: number;
+  flushP99LeMs: number;
+  flushesPerSec: number;
+  actorMessageMeanMs: number;
+  actorMessagesPerSec: number;
+}
+
+/** One worker owning every symbol (static shard 0/1): no lease to wait for; the group is measured in the scale-out section. */
+export const LATENCY_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_SHARD: '0/1' };
 
 export async function runLatencyBench(opts: LatencyBenchOptions): Promise<LatencyBenchResult> {
   const symbols = opts.symbols ?? 100;
@@ -55,9 +81,10 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
   const runs: Float64Array[] = [];
   let readerRtt = Number.NaN;
   let sampleCount = 0;
+  let budget: LatencyBudget | undefined;
   await inScope('lat', async (scope) => {
     const { nats, ns } = scope;
-    const worker = spawnWorker(scope.env, LATENCY_WORKER_ENV, opts.profileDir);
+    const worker = opts.floor ? spawnWorker(scope.env, {}, undefined, ['dist/bench/floor-relay.js']) : spawnWorker(scope.env, LATENCY_WORKER_ENV, opts.profileDir);
     const conns = { sub: scope.redisConn('sub'), tracker: scope.redisConn('tracker'), reader: scope.redisConn('reader') };
     try {
       await worker.ready;
@@ -80,10 +107,21 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
         try {
           const onSent = (t: GeneratedTrade) => stamps[t.s]!.push(t.stampedAt);
           await pacedRaw(nats.nc, ns, gen, opts.rate, opts.warmupMs, { onSent });
+          const before = opts.floor ? '' : await metricsText(worker);
           measureFrom = preciseNow();
           const cpu0 = worker.cpuSeconds();
-          const sent = await pacedRaw(nats.nc, ns, gen, opts.rate, opts.durationMs, { onSent });
-          cpuPct.push((100 * (worker.cpuSeconds() - cpu0)) / ((preciseNow() - measureFrom) / 1000));
+          const sentAt: number[] = [];
+          const acks: number[] = [];
+          const sent = await pacedRaw(nats.nc, ns, gen, opts.rate, opts.durationMs, {
+            onSent: (t, tag) => {
+              onSent(t);
+              sentAt[tag] = preciseNow();
+            },
+            onAck: (tag) => acks.push(preciseNow() - sentAt[tag]!),
+          });
+          const window = (preciseNow() - measureFrom) / 1000;
+          cpuPct.push((100 * (worker.cpuSeconds() - cpu0)) / window);
+          if (!opts.floor) budget = stageBudget(before, await metricsText(worker), acks, window);
           achieved.push(sent / (opts.durationMs / 1000));
           await waitUntil(
             'every trade visible to the reader',
@@ -124,7 +162,34 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<Latenc
     samples: sampleCount,
     readerRttMs: readerRtt,
     curve: percentileCurve(medianRun),
-    workerEnv: LATENCY_WORKER_ENV,
+    workerEnv: opts.floor ? {} : LATENCY_WORKER_ENV,
+    ...(budget ? { budget } : {}),
+  };
+}
+
+async function metricsText(worker: WorkerProcess): Promise<string> {
+  // The worker listens once its actors are running: moments after it logs that it consumes.
+  const port = await waitUntil('the worker HTTP port', () => worker.httpPort() ?? undefined, 30_000);
+  return (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+}
+
+function stageBudget(before: string, after: string, acks: number[], windowSecs: number): LatencyBudget {
+  const d = (name: string, labels = '') => histogramDelta(parseHistogram(after, name, labels), parseHistogram(before, name, labels));
+  const e2e = d('tickwork_e2e_latency_seconds');
+  const flush = d('tickwork_worker_state_flush_seconds');
+  const actor = d('tickwork_actor_message_seconds', 'kind="symbol"');
+  const sorted = Float64Array.from(acks).sort();
+  return {
+    pubAckP50Ms: quantile(sorted, 0.5),
+    pubAckP99Ms: quantile(sorted, 0.99),
+    workerRecvToRedisMeanMs: meanMs(e2e),
+    workerRecvToRedisP50LeMs: bucketQuantileMs(e2e, 0.5),
+    workerRecvToRedisP99LeMs: bucketQuantileMs(e2e, 0.99),
+    flushMeanMs: meanMs(flush),
+    flushP99LeMs: bucketQuantileMs(flush, 0.99),
+    flushesPerSec: flush.count / windowSecs,
+    actorMessageMeanMs: meanMs(actor),
+    actorMessagesPerSec: actor.count / windowSecs,
   };
 }
 

@@ -1,6 +1,5 @@
 import type { Namespace } from '../runtime/namespace.js';
-import type { NatsHandles } from '../runtime/nats.js';
-import { PipelinedPublisher, type PublishResult } from '../runtime/publisher.js';
+import { PipelinedPublisher, type NatsHandles, type PublishResult } from '../runtime/nats/index.js';
 import { tradeSubject } from '../schemas/subjects.js';
 import { tradeMsgId, type Trade } from '../schemas/trade.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -83,7 +82,8 @@ export class TradeGen {
 /**
  * Publishes generated trades into MD_TRADES the way a feed's MarketPublisher does: namespaced
  * `md.trade.<venue>.<SYMBOL>`, JSON body, Nats-Msg-Id `<venue>:<SYMBOL>:<id>`, through a
- * PipelinedPublisher with the feed's in-flight bound, one awaited publish per trade.
+ * PipelinedPublisher with the feed's in-flight bound, handed over synchronously while there is
+ * room (a wait only when the PubAcks in flight reach the bound).
  */
 export class TradeLoad {
   readonly gen: TradeGen;
@@ -116,16 +116,27 @@ export class TradeLoad {
 
   /** Publishes one trade; resolves once it is on the wire (back-pressure as in a feed), with its ack promise. */
   async publish(t: GeneratedTrade): Promise<{ stored: Promise<PublishResult> }> {
+    if (!this.publisher.hasRoom) await this.publisher.room();
+    return { stored: this.send(t) };
+  }
+
+  /** Hands one trade over now, whatever the room (callers check `publisher.hasRoom`); returns its ack promise. */
+  send(t: GeneratedTrade): Promise<PublishResult> {
     this.sent[t.s]!++;
     const tr = t.trade;
-    const { stored } = await this.publisher.publish(this.ns.subject(tradeSubject(tr.venue, tr.symbol)), JSON.stringify(tr), tradeMsgId(tr));
+    const stored = new Promise<PublishResult>((resolve, reject) =>
+      this.publisher.send(this.ns.subject(tradeSubject(tr.venue, tr.symbol)), JSON.stringify(tr), tradeMsgId(tr), undefined, (err, r) => (r ? resolve(r) : reject(err))),
+    );
     stored.catch((err: unknown) => (this.failed ??= err));
-    return { stored };
+    return stored;
   }
 
   /** `n` trades as fast as the publisher takes them; resolves when all are acknowledged. */
   async burst(n: number, ts?: (i: number) => number): Promise<void> {
-    for (let i = 0; i < n; i++) await this.publish(this.gen.trade(undefined, ts?.(i)));
+    for (let i = 0; i < n; i++) {
+      if (!this.publisher.hasRoom) await this.publisher.room();
+      this.send(this.gen.trade(undefined, ts?.(i)));
+    }
     await this.flush();
   }
 
@@ -142,8 +153,8 @@ export class TradeLoad {
       const due = Math.floor((elapsed * rate) / 1000);
       while (sent < due) {
         const t = this.gen.trade();
-        const { stored } = await this.publish(t);
-        onSent?.(t, stored);
+        if (!this.publisher.hasRoom) await this.publisher.room();
+        onSent?.(t, this.send(t));
         sent++;
       }
       await sleep(sliceMs);

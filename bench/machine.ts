@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadCoreConfig } from '../runtime/config.js';
-import { connectNats } from '../runtime/nats.js';
+import { connectNats } from '../runtime/nats/index.js';
 import { connectPg } from '../runtime/pg.js';
 import { connectRedis } from '../runtime/redis.js';
 import { repoRoot } from './env.js';

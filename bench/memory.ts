@@ -36,7 +36,8 @@ export interface MemoryBenchResult {
 }
 
 /** Event-time warm-up into the past: wall-clock ticks must not close bars before their trades arrive. */
-export const MEMORY_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_GRACE_MS: '600000' };
+/** One worker owning every symbol (static shard 0/1): no lease to wait for; the group is measured in the scale-out section. */
+export const MEMORY_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_GRACE_MS: '600000', TICKWORK_SHARD: '0/1' };
 
 /** Decimal megabytes, as the target states them. */
 const MB = 1_000_000;

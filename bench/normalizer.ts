@@ -9,8 +9,8 @@
  * timed loop is the feed's per-frame work only; publishing is not measured here.
  */
 import { pathToFileURL } from 'node:url';
-import { createAdapter } from '../actors/feeds/venues/registry.js';
-import { clearParseOutput, newParseOutput } from '../actors/feeds/venues/types.js';
+import { venueById } from '../venues/index.js';
+import { clearParseOutput, newParseOutput } from '../venues/kit/types.js';
 
 export interface NormalizerBenchOptions {
   /** Frames per run (default 1,000,000). */
@@ -67,7 +67,7 @@ export function runNormalizerBench(opts: NormalizerBenchOptions = {}): Normalize
   const runs = opts.runs ?? 5;
   const kind = opts.kind ?? 'aggTrade';
   const pool = binanceTradeFrames(opts.distinct ?? 4096, kind);
-  const adapter = createAdapter('binance');
+  const adapter = venueById('binance').createAdapter();
   const out = newParseOutput();
   const recvTs = Date.UTC(2024, 0, 2);
 

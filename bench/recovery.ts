@@ -33,10 +33,11 @@ export interface RecoveryBenchResult {
   workerEnv: WorkerEnvOverrides;
 }
 
-export const RECOVERY_WORKER_ENV: WorkerEnvOverrides = {};
+/** One worker owning every symbol (static shard 0/1): no lease to wait for; the group is measured in the scale-out section. */
+export const RECOVERY_WORKER_ENV: WorkerEnvOverrides = { TICKWORK_SHARD: '0/1' };
 
-/** `worker` field of a live state: `<host>:<pid>#<shard>`. */
-const WORKER_PID = /"worker":"[^"]*:(\d+)#/;
+/** `worker` field of a live state: `<host>-<pid>-s<i>of<N>` (static shard) or `<host>-<pid>-<hex>` (group). */
+const WORKER_PID = /"worker":"[^"]*-(\d+)-[^"-]+"/;
 
 export async function runRecoveryBench(opts: RecoveryBenchOptions): Promise<RecoveryBenchResult> {
   const symbols = opts.symbols ?? 100;

@@ -29,6 +29,13 @@ export function renderMarkdown(r: BenchReport): string {
       `took ${(r.durationMs / 1000).toFixed(0)} s. Every figure is the median of ${r.sizes.runs} runs with the min–max in parentheses.`,
   );
   p('## Targets', summaryTable(r));
+  if (r.errors) {
+    p(
+      '## Failed benches',
+      'These benches stopped with an error; their sections and targets are missing from this report.',
+      ...Object.entries(r.errors).map(([name, err]) => `- **${name}**: \`${(err ?? '').split('\n')[0]}\``),
+    );
+  }
   p(
     '## Machine and versions',
     `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB} GiB; ${m.os}`,
@@ -49,7 +56,7 @@ export function renderMarkdown(r: BenchReport): string {
       `${int(j.messages)} trade messages (${j.payloadBytes} B JSON each, Nats-Msg-Id, 100 subjects) into a namespaced file-backed MD_TRADES per run, then read back.`,
       '| path | msgs/s |',
       '|---|---|',
-      `| publish, feed path (PipelinedPublisher, awaited per message, 2,048 in flight) | ${rate(j.publish)} |`,
+      `| publish, feed path (MarketPublisher: a frame's trades sent synchronously, 2,048 PubAcks in flight) | ${rate(j.publish)} |`,
       `| publish, raw (same library: core publish + Nats-Msg-Id + shared reply inbox, PubAck checked, writes batched) | ${rate(j.rawPublish)} |`,
       `| consume (ordered consumer from seq 1, as the worker) | ${rate(j.consume)} |`,
       '',
@@ -154,6 +161,127 @@ export function renderMarkdown(r: BenchReport): string {
       '',
       `Exactly once across the kill (Σ tradesApplied = trades sent, every run): ${re.exactlyOnce ? 'yes' : 'no'}.`,
     );
+  }
+  if (r.book) {
+    const b = r.book;
+    p(
+      '## 8. Book engine',
+      `${int(b.updates)} level updates per run in ${int(b.frames)} venue-sized frames (1–10 levels) over ${b.symbols} books through \`OrderBook.set\`, ` +
+        `with the per-frame crossed check and a top-of-book read (depth parameter ${int(b.depth)}: mean ${int(b.meanLevels)} levels a side at the end; ` +
+        'prices and quantities as venue strings, 30 % deletes), one core.',
+      `- ${rate(b.levelUpdatesPerCpuSec, 'level updates per CPU-second')}`,
+      `- ${rate(b.levelUpdatesPerSec, 'level updates/s wall clock')}`,
+    );
+  }
+  if (r.bookLatency) {
+    const b = r.bookLatency;
+    p(
+      '## 9. Book latency',
+      `A \`tickwork simulate --venue bybit\` child process sends \`orderbook.50\` deltas over ${b.symbols} symbols (asked: ${int(b.rate)} frames/s); ` +
+        'this process runs a BookFeed (supervised connection, adapter, Bybit book sync, BookPublisher) on the real NATS (md.book, MD_BOOKS, ' +
+        `book quotes) and Redis. ${b.seconds} s measured per run after ${r.sizes.bookLatencyWarmupSeconds} s of warm-up, a fresh simulator and feed per run. ` +
+        "Latency: from the frame's receipt time (whole ms, so at most 1 ms high) to the acknowledged Redis pipeline holding its change.",
+      '| figure | value |',
+      '|---|---|',
+      `| frames/s achieved | ${rate(b.framesPerSec)} |`,
+      `| p50 | ${ms(b.p50)} |`,
+      `| p99 | ${ms(b.p99)} |`,
+      `| p99.9 | ${ms(b.p999)} |`,
+      `| max | ${ms(b.max)} |`,
+      `| feed process CPU per frame (µs) | ${rate(b.cpuUsPerFrame)} |`,
+      `| feed process event-loop delay p99 | ${ms(b.loopDelayP99Ms)} |`,
+      '',
+      `${int(b.frames)} frames measured in the last run.`,
+    );
+  }
+  if (r.backfill) {
+    const b = r.backfill;
+    p(
+      '## 10. Backfill',
+      `A ${b.fileMB.toFixed(0)} MB \`binance-trades-csv\` file of ${int(b.trades)} trades over ${(b.spanMs / 3_600_000).toFixed(0)} h of a past day, through ` +
+        "the functions `tickwork backfill --source file` runs (openTradeFile → backfillSymbol: live-seam check, history range recorded, the live path's window " +
+        'kernel, bulk upsert of the stored timeframes into PostgreSQL, overlap comparison). Timed from the first read to the last candle committed; a fresh ' +
+        `symbol per run, so each run writes all ${int(b.candles)} candles. PostgreSQL runs on the same machine.`,
+      '| figure | value |',
+      '|---|---|',
+      `| trades/s (wall clock) | ${rate(b.tradesPerSec)} |`,
+      `| trades per CPU-second of the backfill process | ${rate(b.tradesPerCpuSec)} |`,
+      `| candles written/s | ${rate(b.candlesPerSec)} |`,
+    );
+  }
+  if (r.scaleout) {
+    const so = r.scaleout;
+    p(
+      '## 11. Scale-out',
+      `\`tickwork worker\` processes in the worker group (no --shard), on ${so.filtered ? `a private nats-server ${so.natsServer} (per-worker filtered consumers)` : `the system nats-server ${so.natsServer}: every worker reads all of MD_TRADES and skips other workers' symbols (${so.fallbackReason ?? 'no 2.10 server'})`}. ` +
+        `Per group size and run: ${so.symbols} fresh symbols (one trade each first), the group settles, then ${int(so.trades)} trades published as fast as the raw publisher goes; ` +
+        'throughput from the first publish until Σ tradesApplied holds them all; delivered = growth of each worker\'s `tickwork_worker_delivered_total`. ' +
+        `All processes share the machine's ${r.machine.cores} cores. Worker env: ${envText(so.workerEnv)}.`,
+      '| workers | trades/s | delivered per worker (last run) | Σ delivered ÷ published |',
+      '|---|---|---|---|',
+      ...so.rows.map((x) => `| ${x.workers} | ${rate(x.throughput)} | ${x.deliveredPerWorker.map(int).join(', ')} | ${x.deliveryFactor.toFixed(2)} |`),
+      '',
+      `**Takeover** (2 workers, ${int(r.sizes.takeoverRate)} trades/s): SIGKILL of one worker → every symbol it owned owned and ready (caught up) at the survivor, ` +
+        `polled every 25 ms on \`/v1/ownership\`: ${fmtFigure(so.takeoverMs, 0, 'ms')} over ${so.takeoverMs.runs.length} runs (symbols taken over: ${so.takenOver.join(', ')}). ` +
+        'It is bounded below by the lease TTL: the survivor takes a symbol only once the dead worker\'s lease has lapsed.',
+    );
+  }
+  if (r.latencyHigh || r.floor) {
+    const row = (name: string, l: NonNullable<BenchReport['latency']>) =>
+      `| ${name} | ${int(l.rate)} | ${rate(l.achievedRate)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${fmtFigure(l.workerCpuPct, 0)} |`;
+    p(
+      '## 12. Latency at 20,000 trades/s and the latency floor',
+      "Same method, symbols and reader as section 3. The **floor** replaces the worker by a minimal relay process (bench/floor-relay.ts: the worker's " +
+        'ordered consumer from the stream end, then per message one Redis SET of the live-state key holding lastSeq and tradesApplied; no parsing, ' +
+        "no candles, no batching): what any process between MD_TRADES and Redis pays on this machine, so tickwork's p99 reads as a multiple of it.",
+      '| run | trades/s asked | achieved | p50 | p99 | p99.9 | max | process CPU % |',
+      '|---|---|---|---|---|---|---|---|',
+      ...(r.latency ? [row('tickwork worker', r.latency)] : []),
+      ...(r.latencyHigh ? [row('tickwork worker', r.latencyHigh)] : []),
+      ...(r.floor ? [row('floor relay', r.floor)] : []),
+      '',
+      r.latency && r.floor ? `tickwork's p99 at ${int(r.latency.rate)} trades/s = **${(r.latency.p99.median / r.floor.p99.median).toFixed(1)}×** the floor's (goal ≤ 2×).` : '',
+    );
+  }
+  if (r.symbols) {
+    const sy = r.symbols;
+    p(
+      '## 13. Cost per symbol',
+      `Per size a fresh worker (all timeframes, 1m/5m/15m VWAPs) works off a stored burst of at least ${sy.tradesPerSymbol} trades per symbol and ` +
+        `${int(sy.minTrades)} in all (event times over the last 30 s); trades/s from the first publish until Σ tradesApplied holds them all; memory once every ` +
+        `symbol has a snapshot, minus the same worker before any symbol. One run per size. kB = 1,000 bytes. Worker env: ${envText(sy.workerEnv)}.`,
+      '| symbols | trades | trades/s | worker CPU % | RSS MB (before any symbol) | RSS kB per symbol | V8 heap kB per symbol | snapshots in |',
+      '|---|---|---|---|---|---|---|---|',
+      ...sy.rows.map(
+        (x) =>
+          `| ${int(x.symbols)} | ${int(x.trades)} | ${int(x.tradesPerSec)} | ${x.workerCpuPct.toFixed(0)} | ${x.rssMB.toFixed(0)} (${x.baselineRssMB.toFixed(0)}) | ${x.rssKBPerSymbol.toFixed(1)} | ${x.heapKBPerSymbol.toFixed(1)} | ${int(x.snapshots)} |`,
+      ),
+    );
+  }
+  if (r.latency?.budget) {
+    const b = r.latency.budget;
+    const f = (x: number) => `${x.toFixed(3)} ms`;
+    const rows = [
+      '| stage | how measured | figure |',
+      '|---|---|---|',
+    ];
+    const us = (perSec: number) => `${(1e6 / perSec).toFixed(2)} µs`;
+    if (r.normalizer) rows.push(`| feed parse (frame → normalized trade) | section 5, CPU per frame | ${us(r.normalizer.framesPerCpuSec.median)} |`);
+    rows.push(
+      `| publish → stored (PubAck back) | raw publisher, every trade of the window | p50 ${f(b.pubAckP50Ms)}, p99 ${f(b.pubAckP99Ms)} |`,
+      `| recvTs → live state written (worker's view: stored → delivered → applied → Redis pipeline acked) | worker's \`tickwork_e2e_latency_seconds\` | mean ${f(b.workerRecvToRedisMeanMs)}, p50 ≤ ${f(b.workerRecvToRedisP50LeMs)}, p99 ≤ ${f(b.workerRecvToRedisP99LeMs)} |`,
+      `| apply: a symbol actor handling one message | worker's \`tickwork_actor_message_seconds{kind="symbol"}\` | mean ${f(b.actorMessageMeanMs)} (${int(b.actorMessagesPerSec)} messages/s) |`,
+    );
+    if (r.kernel) rows.push(`| kernel alone, one trade (7 timeframes + 3 VWAPs) | section 4, CPU per trade | ${us(r.kernel.tradesPerCpuSec.median)} |`);
+    rows.push(
+      `| Redis write: one live-state pipeline | worker's \`tickwork_worker_state_flush_seconds\` | mean ${f(b.flushMeanMs)}, p99 ≤ ${f(b.flushP99LeMs)} (${b.flushesPerSec.toFixed(0)} pipelines/s) |`,
+      `| reader: invalidation push + GET | section 3's reader RTT | ${f(r.latency.readerRttMs)} |`,
+      '| candle → PostgreSQL | not on this path: closed candles go through MD_CANDLES to the sink (`tickwork_store_upsert_seconds`), not run in this bench | — |',
+      '',
+      `End to end (section 3): p50 ${r.latency.p50.median.toFixed(2)} ms, p99 ${r.latency.p99.median.toFixed(2)} ms. The worker's own view starts at recvTs (the same instant) and ends when ` +
+        "its pipeline is acknowledged, so the rest of section 3's figure is the push and GET of the reader.",
+    );
+    p(`## 14. Latency budget per stage (${int(r.latency.rate)} trades/s, measured window of the last run)`, ...rows);
   }
   if (r.profiles?.length) {
     p('## Worker CPU profiles', 'Self time of the heaviest functions of each profiled worker (`--profile`).');

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader: one code path for dev, tests, CI and containers.
-import { register } from 'tsx/esm/api';
+// Runs the ahead-of-time build (scripts/build.sh → dist/): no TypeScript compiler at run time.
+// `npm start`, `npm test` and the image build it; from a bare checkout run `sh scripts/build.sh`.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-register();
-await import('../cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('tickwork: dist/ is missing: run `sh scripts/build.sh` (or `npm start` / `npm test`, which build it)\n');
+  process.exit(2);
+}
+await import(main.href);

@@ -23,11 +23,19 @@ export function loadEnv<T extends TProperties>(
     const variable = first.path.split('/')[1] ?? first.path;
     const prop = (schema.properties as Record<string, { description?: string }>)[variable];
     const expected = prop?.description ?? first.message;
-    const got = env[variable];
-    const shown = got === undefined || got === '' ? 'missing' : JSON.stringify(got);
-    throw new ConfigError(variable, `invalid environment variable ${variable}: ${shown}; expected ${expected}`);
+    throw configError(variable, env[variable], expected);
   }
   return converted as Static<TObject<T>>;
+}
+
+/**
+ * The one-line error for a bad variable, worded as every loader words it:
+ * `invalid environment variable NAME: "value"; expected ...`. For checks beyond the schema
+ * (a venue id from the registry, a timeframe list) made right after `loadEnv`.
+ */
+export function configError(variable: string, got: string | undefined, expected: string): ConfigError {
+  const shown = got === undefined || got === '' ? 'missing' : JSON.stringify(got);
+  return new ConfigError(variable, `invalid environment variable ${variable}: ${shown}; expected ${expected}`);
 }
 
 /** A URL with one of the given schemes, e.g. `nats://host:4222`. */
@@ -57,7 +65,17 @@ export const CoreEnv = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' },
   ),
+  LOG_FORMAT: Type.Union(
+    ['auto', 'json', 'pretty'].map((l) => Type.Literal(l)),
+    { default: 'auto', description: 'auto (pretty on a terminal, JSON otherwise), json or pretty' },
+  ),
   HTTP_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'a TCP port 0-65535' }),
+  // Loopback unless asked: a laptop's `up` is not reachable from the network; the image sets 0.0.0.0.
+  HTTP_HOST: Type.String({
+    default: '127.0.0.1',
+    pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]*|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$',
+    description: 'the address the HTTP server binds: an IPv4/IPv6 address or a host name (0.0.0.0: every interface)',
+  }),
   TICKWORK_NAMESPACE: Type.String({
     default: '',
     pattern: '^([a-z][a-z0-9_]{0,30})?$',

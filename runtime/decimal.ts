@@ -1,3 +1,5 @@
+import { TickworkError } from './errors.js';
+
 /**
  * Exact decimal arithmetic: the project's one decimal type.
  *
@@ -24,11 +26,9 @@ export interface Decimal {
 export type Rounding = 'half-up' | 'half-even';
 
 /** Malformed decimal input or an impossible operation (division by zero). */
-export class DecimalError extends Error {
-  readonly code = 'DECIMAL_INVALID';
+export class DecimalError extends TickworkError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DecimalError';
+    super('DECIMAL_INVALID', message);
   }
 }
 

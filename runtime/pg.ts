@@ -16,6 +16,6 @@ export function connectPg(url: string, opts: { schema?: string; max?: number; na
   }) as Sql;
 }
 
-export async function pgReady(sql: Sql): Promise<void> {
-  await withTimeout(sql`select 1`, 2000, 'postgresql query timed out');
+export async function pgReady(sql: Sql, timeoutMs = 2000): Promise<void> {
+  await withTimeout(sql`select 1`, timeoutMs, `no answer within ${timeoutMs} ms`);
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { TickworkError } from './errors.js';
 
 export { Redis } from 'ioredis';
 
@@ -12,9 +13,9 @@ export function connectRedis(url: string, name: string): Redis {
   });
 }
 
-export async function redisReady(redis: Redis): Promise<void> {
-  const pong = await withTimeout(redis.ping(), 1000, 'redis ping timed out');
-  if (pong !== 'PONG') throw new Error(`redis answered ${pong}`);
+export async function redisReady(redis: Redis, timeoutMs = 1000): Promise<void> {
+  const pong = await withTimeout(redis.ping(), timeoutMs, `no answer within ${timeoutMs} ms`);
+  if (pong !== 'PONG') throw new TickworkError('SERVICE_UNAVAILABLE', `redis answered ${pong}`);
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -22,7 +23,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer = setTimeout(() => reject(new TickworkError('SERVICE_UNAVAILABLE', message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -13,6 +13,8 @@ export const Quote = Type.Object({
   askQty: DecimalString,
   /** Venue's update id / sequence where it has one. */
   updateId: Type.Optional(Type.String({ maxLength: 64 })),
+  /** Where the quote comes from: `book` = the top of a live L2 book (md.book); absent = the venue's own best bid/offer channel. */
+  source: Type.Optional(Type.Literal('book')),
   ts: EpochMs,
   recvTs: EpochMs,
 });

@@ -5,8 +5,9 @@ import { Trade } from './trade.js';
 
 /**
  * Live state of one venue+symbol as the API serves it (`GET /v1/state/:venue/:symbol`).
- * The symbol actor writes it to Redis key `state:<venue>:<SYMBOL>` (namespaced) as one JSON
- * string in the same MULTI as its snapshot, so the API reads it in one round trip.
+ * The worker writes it to Redis key `state:<venue>:<SYMBOL>` (namespaced) as one JSON string
+ * (one fenced pipeline per worker per flush for every changed symbol), so the API reads it in
+ * one round trip.
  */
 export const LiveState = Type.Object({
   venue: VenueId,
@@ -14,6 +15,12 @@ export const LiveState = Type.Object({
   lastTrade: Type.Union([Trade, Type.Null()]),
   /** Open candle per timeframe, keyed by tf. */
   candles: Type.Record(Type.String(), Candle),
+  /**
+   * Closed candles published to MD_CANDLES and not yet acknowledged when this state was written
+   * (oldest first, at most 64; absent when none): the API serves them until MD_CANDLES or
+   * PostgreSQL has them, so no bar is missing between the stored ones and the open one.
+   */
+  pending: Type.Optional(Type.Array(Candle)),
   /** Rolling VWAP per window (e.g. "1m", "5m", "15m"); null when the window holds no volume. */
   vwap: Type.Record(Type.String(), Type.Union([DecimalString, Type.Null()])),
   /** Last applied MD_TRADES stream sequence. */
@@ -43,3 +50,27 @@ export const feedHealthKey = (venue: string): string => `feed:${venue}`;
 
 /** Set of known `<venue>:<SYMBOL>` pairs → owning worker (Redis hash `symbols`), for `GET /v1/symbols`. */
 export const symbolsKey = 'symbols';
+
+/** One symbol a worker owns (`GET /v1/ownership` on the worker's HTTP port). */
+export const OwnedSymbol = Type.Object({
+  venue: VenueId,
+  symbol: Symbol,
+  /** Fencing token: the NATS KV revision of the lease when it was acquired; null for a static shard. */
+  token: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  /** Epoch ms (the worker's clock) when it was acquired. */
+  since: EpochMs,
+  /** The symbol actor has read its snapshot and MD_TRADES and applies live trades. */
+  ready: Type.Boolean(),
+});
+export type OwnedSymbol = Static<typeof OwnedSymbol>;
+
+/** What one worker owns: `GET /v1/ownership` on its HTTP port. */
+export const WorkerOwnership = Type.Object({
+  worker: Type.String(),
+  /** `group`: leases on NATS KV (`tickwork worker`); `static`: `--shard i/N`. */
+  kind: Type.Union([Type.Literal('group'), Type.Literal('static')]),
+  /** Live group members as this worker sees them. */
+  members: Type.Array(Type.String()),
+  owned: Type.Array(OwnedSymbol),
+});
+export type WorkerOwnership = Static<typeof WorkerOwnership>;

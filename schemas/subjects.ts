@@ -21,13 +21,18 @@ export const candleSubject = (tf: string, venue: string, symbol: string): string
 export const arbSubject = (symbol: string): string => `md.arb.${symbol}`;
 export const dlqSubject = (venue: string): string => `md.dlq.${venue}`;
 
-/** DLQ message headers. */
-export const DLQ_HEADERS = {
-  reason: 'Tickwork-Reason',
-  schemaPath: 'Tickwork-Schema-Path',
-  detail: 'Tickwork-Detail',
-  source: 'Tickwork-Source',
-} as const;
+/** DLQ message headers (set by the publisher: runtime/nats). */
+export { DLQ_HEADERS } from '../runtime/nats/publisher.js';
+
+/**
+ * The dead-letter subject of a market subject (un-namespaced): `md.trade.<venue>.<SYMBOL>`,
+ * `md.quote.<venue>.<SYMBOL>` and `md.candle.<tf>.<venue>.<SYMBOL>` → `md.dlq.<venue>`.
+ */
+export function dlqSubjectOf(subject: string): string {
+  const t = subject.split('.');
+  const venue = t[1] === 'candle' ? t[3] : t[2];
+  return dlqSubject(venue ?? 'unknown');
+}
 
 /**
  * Extension (not stored in a stream): open-candle updates the symbol actor publishes on core NATS,

@@ -4,7 +4,8 @@ set -e
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies" >&2
-  npm install --no-audit --no-fund >&2
+  # npm ci installs exactly the lockfile; npm install only when there is none.
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
 fi
 if [ -f web/package.json ] || [ -f web/index.html ]; then
   if [ ! -f web/dist/index.html ] && grep -q '"build:web"' package.json; then
@@ -12,6 +13,8 @@ if [ -f web/package.json ] || [ -f web/index.html ]; then
     npm run --silent build:web >&2
   fi
 fi
+# Ahead-of-time build (dist/): when missing or older than a source.
+sh scripts/build.sh --if-stale
 purpose=${1:-up}
 rc=0
 bash scripts/services.sh ensure --for "$purpose" || rc=$?

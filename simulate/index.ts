@@ -5,16 +5,16 @@
 export { startSimulator, parseSpeed, defaultSynthetic } from './server.js';
 export { SyntheticMarket, specFor, fixed, padded, trimmed } from './market.js';
 export type { SymbolSpec, TradeRecord, AggRecord, BookTop, MarketEvent } from './market.js';
-export { MisbehaviourSchema, MisbehaviourCheck, SIM_VENUES } from './types.js';
+export { MisbehaviourSchema, MisbehaviourCheck } from './types.js';
 export type {
   Misbehaviour,
   MalformedKind,
   Rate,
   SimLimits,
   SimStats,
-  SimVenue,
   Simulator,
   SimulatorOptions,
   SymbolHistoryStats,
   SyntheticOptions,
+  TrueBookView,
 } from './types.js';

@@ -1,11 +1,15 @@
+import { TickworkError } from '../runtime/errors.js';
+import { MarketDepth, type DepthChange } from './depth.js';
+import { FairPrice, pathKey } from './fair.js';
 import { Random, hash32 } from './random.js';
 import type { SymbolHistoryStats, SyntheticOptions } from './types.js';
 
 /**
  * The synthetic market: per-symbol books walked by bursty taker orders and quote changes, every
- * price and size an integer count of ticks (never a float) formatted by the venue adapters.
- * The event sequence depends only on the seed and options; wall-clock timing decides only when
- * each event is released.
+ * price and size an integer count of ticks (never a float) formatted by the venue adapters. Quote
+ * changes pull each book towards a fair price shared by every venue plus this venue's own noise
+ * (simulate/fair.ts), so venues quote alike and cross only now and then.
+ * The event sequence depends only on the seed, the options and the times it is ticked at.
  */
 
 export interface SymbolSpec {
@@ -63,6 +67,8 @@ export interface TradeEvent {
   book: BookTop;
   prevBook: BookTop;
   ticker: TickerStats;
+  /** The true L2 book's changes for this event, in order (simulate/depth.ts). */
+  depth: DepthChange[];
 }
 
 export interface QuoteEvent {
@@ -73,6 +79,7 @@ export interface QuoteEvent {
   book: BookTop;
   prevBook: BookTop;
   ticker: TickerStats;
+  depth: DepthChange[];
 }
 
 export type MarketEvent = TradeEvent | QuoteEvent;
@@ -103,18 +110,19 @@ const USD: Record<string, number> = {
 const usdOf = (asset: string): number => USD[asset] ?? 0.5 + (hash32(asset) % 20000) / 100;
 
 export function specFor(symbol: string, index: number, startPrice?: string): SymbolSpec & { start: number } {
-  const m = /^([A-Z0-9]+)-([A-Z0-9]+)$/.exec(symbol);
-  if (!m) throw new RangeError(`simulator: symbol ${symbol} is not canonical BASE-QUOTE`);
+  // perpetuals (`BTC-USDT-PERP`) trade like their spot pair
+  const m = /^([A-Z0-9]+)-([A-Z0-9]+)(?:-PERP)?$/.exec(symbol);
+  if (!m) throw new TickworkError('USAGE_INVALID', `simulator: symbol ${symbol} is not canonical BASE-QUOTE`);
   const base = m[1]!;
   const quote = m[2]!;
   const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
   const qtyDp = clamp(Math.round(Math.log10(usdOf(base))) + 1, 0, 8);
   if (startPrice !== undefined) {
     const sm = /^(\d+)(?:\.(\d+))?$/.exec(startPrice);
-    if (!sm) throw new RangeError(`simulator: start price ${startPrice} for ${symbol} is not a decimal`);
+    if (!sm) throw new TickworkError('USAGE_INVALID', `simulator: start price ${startPrice} for ${symbol} is not a decimal`);
     const priceDp = sm[2]?.length ?? 0;
     const start = Number((sm[1] ?? '') + (sm[2] ?? ''));
-    if (!(start > 0)) throw new RangeError(`simulator: start price for ${symbol} must be > 0`);
+    if (!(start > 0)) throw new TickworkError('USAGE_INVALID', `simulator: start price for ${symbol} must be > 0`);
     return { symbol, base, quote, index, priceDp, qtyDp, start };
   }
   const price = usdOf(base) / usdOf(quote);
@@ -144,9 +152,24 @@ export const trimmed = (ticks: number | bigint, dp: number): string => {
   return dp === 0 ? s : s.replace(/\.?0+$/, '');
 };
 
+/**
+ * The first trade and aggTrade ids of a symbol's market: a stable per-symbol base plus `idOffset`
+ * (trade ids run at twice the aggTrade ids). A past market numbers its trades below these.
+ */
+export function firstIds(symbol: string, idOffset = 0): { trade: number; agg: number } {
+  const agg = 100_000_000 + (hash32(symbol) % 900_000_000) + idOffset;
+  return { trade: agg * 2, agg };
+}
+
 interface SymbolState {
   spec: SymbolSpec;
+  /** Centre of the fair price, ticks. */
   start: number;
+  /** Keys of the shared fair-price path and of this venue's deviation from it (simulate/fair.ts). */
+  path: number;
+  venueKey: number;
+  /** Ticks this venue's prices sit away from where the fair price puts them (`diverge`). */
+  offset: number;
   gapMax: number;
   book: BookTop;
   seq: number;
@@ -162,9 +185,14 @@ interface SymbolState {
 
 export class SyntheticMarket {
   readonly specs: SymbolSpec[];
+  /** The true L2 book of every symbol, moved with each event. */
+  readonly depth: MarketDepth;
   private readonly states = new Map<string, SymbolState>();
   private readonly list: SymbolState[];
   private readonly rng: Random;
+  private readonly fair: FairPrice;
+  /** Books are moved to the fair price of the first instant the market is ticked at. */
+  private anchored = false;
   private readonly burst: number;
   private readonly orderRate: number;
   private readonly quoteRate: number;
@@ -180,13 +208,15 @@ export class SyntheticMarket {
   private isPaused = false;
 
   constructor(
-    opts: SyntheticOptions,
+    private readonly opts: SyntheticOptions,
     private readonly historyLimit: number,
     private readonly onEvent: (ev: MarketEvent) => void,
   ) {
-    if (opts.symbols.length === 0) throw new RangeError('simulator: synthetic market needs at least one symbol');
-    if (!(opts.tradesPerSec >= 0)) throw new RangeError('simulator: tradesPerSec must be >= 0');
+    if (opts.symbols.length === 0) throw new TickworkError('USAGE_INVALID', 'simulator: synthetic market needs at least one symbol');
+    if (!(opts.tradesPerSec >= 0)) throw new TickworkError('USAGE_INVALID', 'simulator: tradesPerSec must be >= 0');
     this.rng = new Random(opts.seed ?? 1);
+    this.depth = new MarketDepth(opts.seed ?? 1);
+    this.fair = new FairPrice(opts.fair);
     this.burst = Math.min(0.95, Math.max(0, opts.burstiness ?? 0.3));
     this.tickMs = opts.tickMs ?? 5;
     const meanFills = 1 / (1 - 0.85 * this.burst);
@@ -199,15 +229,19 @@ export class SyntheticMarket {
       const { start, ...spec } = specFor(symbol, index, opts.startPrice?.[symbol]);
       const gapMax = Math.max(1, Math.round(start * 1e-5));
       const half = Math.max(1, Math.floor(gapMax / 2));
-      const idBase = 100_000_000 + (hash32(symbol) % 900_000_000);
+      const idBase = firstIds(symbol).agg;
+      const first = firstIds(symbol, idOffset);
       const st: SymbolState = {
         spec,
         start,
+        path: pathKey(spec.base, spec.quote),
+        venueKey: hash32(`${opts.seed ?? 1}:${symbol}`),
+        offset: 0,
         gapMax,
         book: { bid: Math.max(1, start - half), bidQty: 0, ask: Math.max(2, start + half), askQty: 0, updateId: idBase * 3 },
         seq: idBase * 7,
-        nextTradeId: (idBase + idOffset) * 2,
-        nextAggId: idBase + idOffset,
+        nextTradeId: first.trade,
+        nextAggId: first.agg,
         fills: [],
         aggs: [],
         generatedTrades: 0,
@@ -217,6 +251,7 @@ export class SyntheticMarket {
       };
       st.book.bidQty = this.qty(st);
       st.book.askQty = this.qty(st);
+      if (opts.trueBook !== false) this.depth.init(symbol, st.book, gapMax);
       this.states.set(symbol, st);
       return st;
     });
@@ -295,6 +330,7 @@ export class SyntheticMarket {
   }
 
   private rebase(now: number): void {
+    if (!this.anchored) this.anchor(now);
     this.nextOrderAt = now + (this.orderRate > 0 ? this.rng.exp(1000 / this.orderRate) : Infinity);
     this.nextQuoteAt = now + (this.quoteRate > 0 ? this.rng.exp(1000 / this.quoteRate) : Infinity);
     this.regimeUntil = now;
@@ -319,6 +355,42 @@ export class SyntheticMarket {
         this.nextQuoteAt = at + this.rng.exp(1000 / this.quoteRate);
       }
     }
+  }
+
+  /** Starts every book at this venue's target price for `now`, so the first quotes are not a jump. */
+  private anchor(now: number): void {
+    this.anchored = true;
+    for (const st of this.list) {
+      const mid = Math.round(this.fair.target(st.start, st.path, st.venueKey, now)) + st.offset;
+      const half = Math.max(1, Math.floor(st.gapMax / 2));
+      st.book.bid = Math.max(1, mid - half);
+      st.book.ask = Math.max(st.book.bid + 1, mid + half);
+      const t = st.ticker;
+      t.open = t.high = t.low = t.last = mid;
+      if (this.opts.trueBook !== false) this.depth.init(st.spec.symbol, st.book, st.gapMax);
+    }
+  }
+
+  /**
+   * Puts the symbol's prices `ticks` away from where the fair price puts this venue (0: back), at
+   * once and exactly: the top and every level of the true book move by the difference, as one quote
+   * event; later requotes keep the offset. Two simulators with the same seed, one diverged, quote
+   * the same book `ticks` apart (the divergence scenario of the arbitrage tests).
+   */
+  diverge(symbol: string, ticks: number, ts = Date.now()): void {
+    const st = this.states.get(symbol);
+    if (st === undefined) throw new TickworkError('USAGE_INVALID', `simulator: no symbol ${symbol} to diverge`);
+    if (!Number.isSafeInteger(ticks)) throw new TickworkError('USAGE_INVALID', `simulator: divergence ticks must be an integer, got ${ticks}`);
+    const delta = ticks - st.offset;
+    if (delta === 0 || st.book.bid + delta < 1) return;
+    st.offset = ticks;
+    const prevBook = { ...st.book };
+    st.book.bid += delta;
+    st.book.ask += delta;
+    st.book.updateId++;
+    st.seq++;
+    const depth = this.opts.trueBook !== false ? this.depth.shift(symbol, delta) : [];
+    this.onEvent({ kind: 'quote', spec: st.spec, ts, seq: st.seq, book: { ...st.book }, prevBook, ticker: st.ticker, depth });
   }
 
   private orderGap(at: number): number {
@@ -389,13 +461,26 @@ export class SyntheticMarket {
         st.book.askQty = this.qty(st);
       }
     }
+    // Makers requote around the fair price: the sweep's impact fades instead of adding up.
+    this.pull(st, ts);
     st.book.updateId += 1 + fills.length;
     st.seq += fills.length + 1;
     st.generatedTrades += fills.length;
     st.generatedAggs += aggs.length;
     append(st.fills, fills, this.historyLimit);
     append(st.aggs, aggs, this.historyLimit);
-    this.onEvent({ kind: 'trade', spec: st.spec, ts, side, fills, aggs, seq: st.seq, book: { ...st.book }, prevBook, ticker: st.ticker });
+    const depth = this.depth.apply(st.spec.symbol, st.book, st.gapMax);
+    this.onEvent({ kind: 'trade', spec: st.spec, ts, side, fills, aggs, seq: st.seq, book: { ...st.book }, prevBook, ticker: st.ticker, depth });
+  }
+
+  /** Moves the book (spread kept) half the way to this venue's target: the fair price and its own noise. */
+  private pull(st: SymbolState, ts: number): void {
+    const b = st.book;
+    const step = Math.round((this.fair.target(st.start, st.path, st.venueKey, ts) + st.offset - (b.bid + b.ask) / 2) / 2);
+    if (b.bid + step >= 1) {
+      b.bid += step;
+      b.ask += step;
+    }
   }
 
   private account(st: SymbolState, f: TradeRecord): void {
@@ -415,14 +500,7 @@ export class SyntheticMarket {
     const prevBook = { ...st.book };
     const b = st.book;
     if (this.rng.next() < 0.6) {
-      // Mid moves one level; a slight pull towards the start keeps prices in a realistic band.
-      const mid = (b.bid + b.ask) / 2;
-      const pull = Math.max(-0.1, Math.min(0.1, ((st.start - mid) / st.start) * 2));
-      const step = this.gap(st) * (this.rng.next() < 0.5 + pull ? 1 : -1);
-      if (b.bid + step >= 1) {
-        b.bid += step;
-        b.ask += step;
-      }
+      this.pull(st, ts);
       b.bidQty = this.qty(st);
       b.askQty = this.qty(st);
     } else if (this.rng.next() < 0.5) {
@@ -432,7 +510,8 @@ export class SyntheticMarket {
     }
     b.updateId++;
     st.seq++;
-    this.onEvent({ kind: 'quote', spec: st.spec, ts, seq: st.seq, book: { ...b }, prevBook, ticker: st.ticker });
+    const depth = this.depth.apply(st.spec.symbol, b, st.gapMax);
+    this.onEvent({ kind: 'quote', spec: st.spec, ts, seq: st.seq, book: { ...b }, prevBook, ticker: st.ticker, depth });
   }
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { TickworkError } from '../runtime/errors.js';
 import { readRecording } from '../runtime/recording.js';
 
 /** A recorded WebSocket connection, loaded once and replayed to every client. */
@@ -11,8 +12,9 @@ export interface Recording {
   rest: Map<string, string>;
 }
 
-export async function loadRecording(path: string): Promise<Recording> {
-  if (!existsSync(path)) throw new Error(`simulator: recording ${path} not found`);
+/** `restPath`: the REST companion (`--rest-recording`); default the recording's sibling `NAME.0` when it exists. */
+export async function loadRecording(path: string, restPath?: string): Promise<Recording> {
+  if (!existsSync(path)) throw new TickworkError('FILE_NOT_FOUND', `--recording ${path}: no such file`);
   const frames: Recording['frames'] = [];
   let url: string | null = null;
   for await (const line of readRecording(path)) {
@@ -20,9 +22,11 @@ export async function loadRecording(path: string): Promise<Recording> {
     else if (line.kind === 'open' && url === null) url = line.url;
   }
   const rest = new Map<string, string>();
-  const restPath = path.replace(/\.ws\.\d+\.0$/, '.0');
-  if (restPath !== path && existsSync(restPath)) {
-    for await (const line of readRecording(restPath)) {
+  if (restPath !== undefined && !existsSync(restPath)) throw new TickworkError('FILE_NOT_FOUND', `--rest-recording ${restPath}: no such file`);
+  const sibling = path.replace(/\.ws\.\d+\.0$/, '.0');
+  const restFile = restPath ?? (sibling !== path && existsSync(sibling) ? sibling : null);
+  if (restFile !== null) {
+    for await (const line of readRecording(restFile)) {
       if (line.kind !== 'rest') continue;
       let u: URL;
       try {

@@ -1,33 +1,38 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Value } from '@sinclair/typebox/value';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { TickworkError } from '../runtime/errors.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import { SlidingWindowLimit, TokenBucket, type RateLimiter } from '../runtime/rate-limit.js';
+import { BookFaults, SnapshotFaults } from './book-faults.js';
 import { malformedFrame } from './malformed.js';
-import { SyntheticMarket, type MarketEvent } from './market.js';
+import { fixed, SyntheticMarket, type MarketEvent } from './market.js';
 import { hash32, Random } from './random.js';
 import { loadRecording, type Recording } from './recording-source.js';
 import {
   MisbehaviourCheck,
+  MisbehaviourSchema,
   simLimits,
   type Misbehaviour,
   type Rate,
   type SimLimits,
   type SimStats,
-  type SimVenue,
   type Simulator,
   type SimulatorOptions,
   type SyntheticOptions,
+  type TrueBookView,
 } from './types.js';
-import { VENUES } from './venues/index.js';
-import type { LimitBreach, OutFrame, SimClient, SubscribeRequest, VenueProtocol } from './venues/protocol.js';
+import { venueById, type Venue } from '../venues/index.js';
+import type { LimitBreach, OutFrame, SimClient, SubscribeRequest, VenueProtocol } from '../venues/kit/simulator.js';
 
 /**
  * One HTTP server per simulator: WebSocket upgrades speak the venue's protocol, plain requests
  * get its REST endpoints, and `/__sim/*` is the control surface for tests in other processes.
  */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
-  const recording = opts.recording ? await loadRecording(opts.recording) : null;
+  if (opts.restRecording !== undefined && opts.recording === undefined) throw new TickworkError('USAGE_INVALID', '--rest-recording needs --recording');
+  const recording = opts.recording ? await loadRecording(opts.recording, opts.restRecording) : null;
   const sim = new SimulatorServer(opts, recording);
   await sim.listen();
   return sim;
@@ -36,9 +41,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 /** Parses `max`, `1x`, `10x` or a plain number into a replay speed. */
 export { parseSpeed } from '../runtime/speed.js';
 
-export function defaultSynthetic(venue: SimVenue): SyntheticOptions {
-  const q = VENUES[venue].defaultQuote;
-  return { symbols: [`BTC-${q}`, `ETH-${q}`, `SOL-${q}`], tradesPerSec: 20, seed: 1 };
+/** The venue's demo symbols at 20 trades per second. */
+export function defaultSynthetic(venue: string): SyntheticOptions {
+  return { symbols: [...venueById(venue).demo.symbols], tradesPerSec: 20, seed: 1 };
 }
 
 const limiter = (r: Rate | null): RateLimiter | null =>
@@ -75,13 +80,16 @@ interface IpState {
 }
 
 class SimulatorServer implements Simulator {
-  readonly venue: SimVenue;
+  readonly venue: string;
   wsUrl = '';
+  origin = '';
+  env: Record<string, string> = {};
   restUrl = '';
   controlUrl = '';
   port = 0;
 
   private readonly log: Logger;
+  private readonly def: Venue;
   private readonly proto: VenueProtocol;
   private readonly market: SyntheticMarket | null;
   private readonly limits: SimLimits;
@@ -103,6 +111,8 @@ class SimulatorServer implements Simulator {
   private malformedRatio = 0;
   private malformedUntil = 0;
   private malformedPending = 0;
+  private readonly bookFaults = new BookFaults();
+  private readonly snapshotFaults = new SnapshotFaults();
 
   private readonly counters = {
     connections: 0,
@@ -129,13 +139,12 @@ class SimulatorServer implements Simulator {
     private readonly recording: Recording | null,
   ) {
     this.venue = opts.venue;
-    const entry = VENUES[opts.venue];
-    if (!entry) throw new RangeError(`simulator: unknown venue ${String(opts.venue)}`);
+    this.def = venueById(opts.venue);
     this.log = (opts.log ?? silentLogger).child({ component: 'simulator', venue: opts.venue });
     this.market = recording
       ? null
       : new SyntheticMarket(opts.synthetic ?? defaultSynthetic(opts.venue), opts.historyLimit ?? 500_000, (ev) => this.onMarketEvent(ev));
-    this.proto = entry.create({ venue: opts.venue, market: this.market });
+    this.proto = this.def.simulator({ venue: opts.venue, market: this.market });
     const l = opts.limits ?? 'venue';
     this.limits = l === 'none' ? simLimits({ connect: null, banMs: 0 }) : l === 'venue' ? this.proto.limits : { ...this.proto.limits, ...l };
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
@@ -153,8 +162,12 @@ class SimulatorServer implements Simulator {
     const addr = this.http.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
     const h = host.includes(':') ? `[${host}]` : host;
-    this.wsUrl = `ws://${h}:${this.port}${this.proto.wsPath === '/' ? '' : this.proto.wsPath}`;
+    // The venue's own path, so the URL works as `<VENUE>_WS_URL` as it is.
+    const endpoint = new URL(this.def.wsUrl);
+    this.origin = `ws://${h}:${this.port}`;
+    this.wsUrl = `${this.origin}${endpoint.pathname === '/' ? '' : endpoint.pathname}${endpoint.search}`;
     this.restUrl = `http://${h}:${this.port}`;
+    this.env = { [`${this.def.envPrefix}_WS_URL`]: this.wsUrl, [`${this.def.envPrefix}_REST_URL`]: this.restUrl };
     this.controlUrl = `${this.restUrl}/__sim`;
 
     const pingMs = this.opts.pingIntervalMs ?? this.proto.pingMs;
@@ -382,11 +395,12 @@ class SimulatorServer implements Simulator {
 
   private control(c: Client, frames: string[]): void {
     for (const f of frames) this.write(c, f);
+    if (frames.length > 0 && this.proto.connectionSequenced) this.bookFaults.releaseFor(c);
   }
 
-  private data(c: Client, f: OutFrame): void {
-    const text = this.proto.render(c, f);
+  private data(c: Client, f: OutFrame, text = this.proto.render(c, f)): void {
     if (!this.write(c, text)) return;
+    if (this.proto.connectionSequenced && !f.bookDelta) this.bookFaults.releaseFor(c);
     c.lastData = text;
     if (f.trades > 0) this.tradesSent[f.symbol] = (this.tradesSent[f.symbol] ?? 0) + f.trades;
     if (f.quote) this.counters.quotesSent++;
@@ -396,7 +410,22 @@ class SimulatorServer implements Simulator {
   private onMarketEvent(ev: MarketEvent): void {
     if (this.clients.size === 0) return;
     const frames = this.proto.events(ev);
-    for (const f of frames) for (const c of this.clients) if (c.topics.has(f.topic)) this.data(c, f);
+    for (const f of frames) {
+      if (f.bookDelta) this.bookDelta(f);
+      else for (const c of this.clients) if (c.topics.has(f.topic)) this.data(c, f);
+    }
+  }
+
+  /** A book delta goes through the armed book misbehaviour (drop, duplicate, reorder, corrupt). */
+  private bookDelta(f: OutFrame): void {
+    const targets = [...this.clients].filter((c) => c.topics.has(f.topic));
+    if (targets.length === 0) return;
+    this.bookFaults.deliver(
+      f,
+      targets,
+      (c, frame) => this.proto.render(c, frame),
+      (c, text) => this.data(c as Client, f, text),
+    );
   }
 
   private maybeMalformed(c: Client): void {
@@ -493,8 +522,12 @@ class SimulatorServer implements Simulator {
 
   misbehave(cmd: Misbehaviour): void {
     if (!MisbehaviourCheck.Check(cmd)) {
-      const e = MisbehaviourCheck.Errors(cmd).First();
-      throw new RangeError(`invalid misbehaviour: ${e ? `${e.path} ${e.message}` : JSON.stringify(cmd)}`);
+      // the variant the command names by its kind says which field is wrong (the union alone cannot)
+      const kind = (cmd as { kind?: unknown } | null)?.kind;
+      const variants = MisbehaviourSchema.anyOf.filter((v) => v.properties.kind.const === kind);
+      const errs = variants.map((v) => [...Value.Errors(v, cmd)]).sort((x, y) => x.length - y.length)[0];
+      const e = errs?.[0] ?? MisbehaviourCheck.Errors(cmd).First();
+      throw new TickworkError('USAGE_INVALID', `invalid misbehaviour: ${e ? `${e.path} ${e.message}` : JSON.stringify(cmd)}`);
     }
     const now = Date.now();
     this.log.info({ cmd }, 'misbehaving');
@@ -528,6 +561,12 @@ class SimulatorServer implements Simulator {
         this.banUntil = now + cmd.ms;
         this.dropAll();
         return;
+      case 'book':
+        this.bookFaults.arm(cmd.fault, cmd.symbol ?? null);
+        return;
+      case 'snapshot-429':
+        this.snapshotFaults.arm(cmd.count, cmd.retryAfterMs ?? 1000);
+        return;
       case 'reset':
         this.stopDropping();
         this.outageUntil = 0;
@@ -535,6 +574,8 @@ class SimulatorServer implements Simulator {
         this.stallAllUntil = 0;
         this.malformedRatio = 0;
         this.malformedPending = 0;
+        this.bookFaults.reset();
+        this.snapshotFaults.reset();
         for (const c of this.clients) c.stalledUntil = 0;
         for (const ip of this.ips.values()) ip.bannedUntil = 0;
         return;
@@ -557,6 +598,19 @@ class SimulatorServer implements Simulator {
     this.dropEveryStop = undefined;
   }
 
+  book(symbol: string, depth = 50): TrueBookView | null {
+    const spec = this.market?.spec(symbol);
+    if (!this.market || !spec) return null;
+    const view = this.market.depth.view(symbol, depth);
+    const text = (l: [number, number][]): [string, string][] => l.map(([p, q]) => [fixed(p, spec.priceDp), fixed(q, spec.qtyDp)]);
+    return { symbol, updateId: this.market.book(symbol)!.updateId, bids: text(view.bids), asks: text(view.asks) };
+  }
+
+  diverge(symbol: string, ticks: number): void {
+    if (!this.market) throw new TickworkError('USAGE_INVALID', 'simulator: diverge needs the synthetic market');
+    this.market.diverge(symbol, ticks);
+  }
+
   pause(): void {
     this.market?.pause();
   }
@@ -574,6 +628,7 @@ class SimulatorServer implements Simulator {
       tradesSent: { ...this.tradesSent },
       malformedByKind: { ...this.malformedByKind },
       violations: { ...this.violations },
+      bookFaults: { ...this.bookFaults.applied },
       generated: this.market?.history() ?? {},
       paused: this.market?.paused ?? false,
     };
@@ -593,10 +648,15 @@ class SimulatorServer implements Simulator {
       req.socket.destroy();
       return;
     }
-    const ip = this.ip(req.socket.remoteAddress ?? 'unknown');
+    const addr = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.ip(addr);
     if (now < this.banUntil || now < ip.bannedUntil) {
       const until = Math.max(this.banUntil, ip.bannedUntil);
       return json(res, this.proto.banStatus, { code: -1003, msg: `Way too much request weight used; IP banned until ${until}.` });
+    }
+    if (this.snapshotFaults.early(addr, now)) {
+      this.violation('retry-after');
+      return json(res, 429, { code: -1003, msg: 'Too many requests; asked again before Retry-After.' });
     }
     const recorded = this.recording?.rest.get(url.pathname + url.search) ?? this.recording?.rest.get(url.pathname);
     if (recorded !== undefined) {
@@ -611,6 +671,7 @@ class SimulatorServer implements Simulator {
       return json(res, 500, { code: -1000, msg: 'An unknown error occurred while processing the request.' });
     }
     if (!reply) return json(res, 404, { code: -1, msg: `no such endpoint ${url.pathname}` });
+    if (reply.violation) this.violation(reply.violation);
     const headers: Record<string, string> = {};
     if (ip.rest) {
       if (!ip.rest.tryTake(Math.min(reply.weight ?? 1, ip.rest.capacity))) {
@@ -619,16 +680,35 @@ class SimulatorServer implements Simulator {
       }
       headers['x-mbx-used-weight-1m'] = String(Math.round(ip.rest.capacity - ip.rest.available));
     }
+    const retryAfter = reply.depthSnapshot ? this.snapshotFaults.take(addr, now) : null;
+    if (retryAfter !== null) return json(res, 429, { code: -1003, msg: 'Too many requests (simulated).' }, { ...headers, 'retry-after': String(retryAfter) });
     json(res, reply.status, reply.body, headers);
   }
 
   private async onControl(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
     if (req.method === 'GET' && action === 'stats') return json(res, 200, this.stats());
-    if (req.method === 'GET' && action === 'info') {
-      return json(res, 200, { venue: this.venue, wsUrl: this.wsUrl, restUrl: this.restUrl, controlUrl: this.controlUrl, port: this.port });
+    if (req.method === 'GET' && action === 'book') {
+      const url = new URL(req.url ?? '/', 'http://simulator');
+      const depth = Number(url.searchParams.get('depth') ?? 50);
+      const view = this.book(url.searchParams.get('symbol') ?? '', Number.isInteger(depth) && depth > 0 ? depth : 50);
+      return view ? json(res, 200, view) : json(res, 404, { error: 'no such symbol in the synthetic market' });
     }
-    if (req.method !== 'POST') return json(res, 405, { error: 'use GET stats|info or POST misbehave|pause|resume' });
+    if (req.method === 'GET' && action === 'info') {
+      return json(res, 200, { venue: this.venue, wsUrl: this.wsUrl, restUrl: this.restUrl, controlUrl: this.controlUrl, port: this.port, env: this.env });
+    }
+    if (req.method !== 'POST') return json(res, 405, { error: 'use GET stats|info|book or POST misbehave|pause|resume|diverge' });
     if (action === 'pause') return (this.pause(), json(res, 200, { ok: true }));
+    if (action === 'diverge') {
+      const url = new URL(req.url ?? '/', 'http://simulator');
+      const ticks = Number(url.searchParams.get('ticks'));
+      if (!Number.isSafeInteger(ticks)) return json(res, 400, { error: 'ticks must be an integer' });
+      try {
+        this.diverge(url.searchParams.get('symbol') ?? '', ticks);
+      } catch (err) {
+        return json(res, 400, { error: (err as Error).message });
+      }
+      return json(res, 200, { ok: true });
+    }
     if (action === 'resume') return (this.resume(), json(res, 200, { ok: true }));
     if (action !== 'misbehave') return json(res, 404, { error: `no control action ${action}` });
     const chunks: Buffer[] = [];

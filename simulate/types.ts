@@ -1,9 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from '../runtime/logger.js';
-
-export type SimVenue = 'binance' | 'binance-us' | 'bybit' | 'coinbase' | 'kraken' | 'okx';
-export const SIM_VENUES: readonly SimVenue[] = ['binance', 'binance-us', 'bybit', 'coinbase', 'kraken', 'okx'];
+import type { FairPriceOptions } from './fair.js';
 
 /** A rate: an exact count per trailing window, or a token bucket (sustained rate plus burst). */
 export type Rate = { limit: number; windowMs: number } | { capacity: number; refillPerSec: number };
@@ -55,8 +53,12 @@ export interface SyntheticOptions {
   /** Quote-only book changes per second across all symbols; default half of tradesPerSec, at least 1. */
   quotesPerSec?: number;
   seed?: number;
-  /** Start price per canonical symbol as a decimal string; its decimals set the tick size. */
+  /** Start price per canonical symbol as a decimal string; its decimals set the tick size (and it centres the fair price). */
   startPrice?: Record<string, string>;
+  /** The fair price every venue's book follows and this venue's noise around it (simulate/fair.ts); defaults suit a demo. */
+  fair?: FairPriceOptions;
+  /** false: no true L2 book (events carry no depth changes); a past market needs only its trades. Default true. */
+  trueBook?: boolean;
   /** 0 = plain Poisson single fills; towards 1 = more multi-fill sweeps and hot periods. Default 0.3. */
   burstiness?: number;
   /** Generator timer period; default 5 ms. */
@@ -70,13 +72,19 @@ export interface SyntheticOptions {
 }
 
 export interface SimulatorOptions {
-  venue: SimVenue;
+  /** A venue id of the registry (venues/index.ts). */
+  venue: string;
   host?: string;
   /** 0 (default) picks an ephemeral port. */
   port?: number;
   /** A `NAME.ws.K.0` recording to replay (its `NAME.0` beside it serves recorded REST bodies). */
   recording?: string;
-  /** Synthetic market; the default when no recording is given (BTC/ETH/SOL against the venue's usual quote, 20 trades/s). */
+  /**
+   * REST bodies to serve beside `recording`, in the `<url> -> <unix seconds>: <body>` lines of the
+   * `.0` files (a recorded depth snapshot then pairs with its recorded diffs); default its sibling `NAME.0`.
+   */
+  restRecording?: string;
+  /** Synthetic market; the default when no recording is given (the venue's demo symbols, 20 trades/s). */
   synthetic?: SyntheticOptions;
   /** 'venue' (default) = the venue's documented limits; 'none'; or overrides merged over the venue's. */
   limits?: 'venue' | 'none' | Partial<SimLimits>;
@@ -104,6 +112,10 @@ export interface SimulatorOptions {
  * - `malformed` + `count`: send `count` malformed frames to each subscribed client now (or to the next one that subscribes).
  * - `malformed` + `ratio`: after each data frame, with that probability, also send a malformed one; for `durationMs` (default: until reset).
  * - `ban`: terminate every connection; answer upgrades and REST with the venue's ban status for `ms`.
+ * - `book` + `fault`: the next L2 book delta (of `symbol`, canonical, or of any symbol) is dropped,
+ *   sent twice, held back behind that symbol's next delta, or sent with a wrong checksum (Kraken, OKX).
+ * - `snapshot-429` + `count`: the next `count` REST depth snapshots answer 429 with `Retry-After`
+ *   (`retryAfterMs`, rounded up to seconds, default 1 s); asking again earlier counts `retry-after`.
  * - `reset`: stop every misbehaviour in progress.
  */
 export const MisbehaviourSchema = Type.Union([
@@ -117,6 +129,12 @@ export const MisbehaviourSchema = Type.Union([
   Type.Object({ kind: Type.Literal('malformed'), count: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }),
   Type.Object({ kind: Type.Literal('malformed'), ratio: Type.Number({ minimum: 0, maximum: 1 }), durationMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
   Type.Object({ kind: Type.Literal('ban'), ms: Type.Integer({ minimum: 0 }) }),
+  Type.Object({
+    kind: Type.Literal('book'),
+    fault: Type.Union([Type.Literal('drop'), Type.Literal('duplicate'), Type.Literal('reorder'), Type.Literal('corrupt-checksum')]),
+    symbol: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}(-PERP)?$' })),
+  }),
+  Type.Object({ kind: Type.Literal('snapshot-429'), count: Type.Integer({ minimum: 1, maximum: 1_000_000 }), retryAfterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })) }),
   Type.Object({ kind: Type.Literal('reset') }),
 ]);
 export type Misbehaviour = Static<typeof MisbehaviourSchema>;
@@ -136,7 +154,7 @@ export interface SymbolHistoryStats {
 }
 
 export interface SimStats {
-  venue: SimVenue;
+  venue: string;
   mode: 'synthetic' | 'recording';
   /** WebSocket connections accepted, ever. */
   connections: number;
@@ -159,6 +177,8 @@ export interface SimStats {
   /** Connections closed for reaching the venue's maximum lifetime (Binance 24 h). */
   expiredConnections: number;
   violations: Record<string, number>;
+  /** Book misbehaviour applied (`/__sim` `book`), by fault. */
+  bookFaults: Record<string, number>;
   subscribeMessages: number;
   messagesReceived: number;
   /** Recording frames sent, counted once per client; `replaysCompleted` clients got the whole file. */
@@ -170,10 +190,25 @@ export interface SimStats {
   paused: boolean;
 }
 
+/** The true book a venue's book channels render, at the market's current update id. */
+export interface TrueBookView {
+  symbol: string;
+  updateId: number;
+  bids: [price: string, qty: string][];
+  asks: [price: string, qty: string][];
+}
+
 export interface Simulator {
-  readonly venue: SimVenue;
-  /** The venue's public WebSocket endpoint on this server, e.g. `ws://127.0.0.1:PORT/v5/public/spot`; for Binance the base `ws://127.0.0.1:PORT` (append `/ws` or `/stream?streams=`). */
+  readonly venue: string;
+  /**
+   * The venue's public WebSocket endpoint on this server (the path of the venue's own URL, e.g.
+   * `ws://127.0.0.1:PORT/v5/public/spot`, Binance `.../stream`): what `<VENUE>_WS_URL` takes.
+   */
   readonly wsUrl: string;
+  /** `ws://127.0.0.1:PORT`, for other paths the venue serves (Binance `/ws`, `/stream?streams=`). */
+  readonly origin: string;
+  /** The variables that point a feed at this simulator: `<VENUE>_WS_URL` and `<VENUE>_REST_URL`. */
+  readonly env: Record<string, string>;
   /** `http://127.0.0.1:PORT`, the REST base (append `/api/v3/aggTrades`, ...). */
   readonly restUrl: string;
   /** `http://127.0.0.1:PORT/__sim`, the control endpoint for other processes. */
@@ -182,6 +217,14 @@ export interface Simulator {
   stats(): SimStats;
   misbehave(cmd: Misbehaviour): void;
   /** Stop / restart the synthetic generator (no trades while paused; the clock is not caught up). */
+  /**
+   * Puts `symbol`'s prices `ticks` (price ticks) away from where they would be (0: back), at once and
+   * exactly, every book level included; `POST /__sim/diverge?symbol=&ticks=`. A divergence scenario
+   * is two simulators with the same seed, one of them diverged.
+   */
+  diverge(symbol: string, ticks: number): void;
+  /** The synthetic market's true L2 book of `symbol` (best `depth` levels per side, canonical decimals); `GET /__sim/book?symbol=&depth=`. */
+  book(symbol: string, depth?: number): TrueBookView | null;
   pause(): void;
   resume(): void;
   close(): Promise<void>;

@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Candle } from '../schemas/candle.js';
+import { MAX_EPOCH_MS } from '../schemas/candle-check.js';
 import { TF_MS, TIMEFRAMES, type Tf } from '../schemas/common.js';
 import { CsvList, list, loadEnv } from '../runtime/config.js';
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError, TickworkError } from '../runtime/errors.js';
 import { counter, histogram } from '../runtime/metrics.js';
 import type { Sql } from '../runtime/pg.js';
-import { applyRetention, ensurePartitions, type RetentionResult } from './partitions.js';
+import { applyRetention, ensurePartitions, missingPartitions, type RetentionResult } from './partitions.js';
 
 const Retention = (dflt: string) =>
   Type.String({ default: dflt, pattern: '^([0-9]+[smhd]|forever)$', description: 'a duration like 2d, 36h, 90m or "forever"' });
@@ -30,11 +31,11 @@ export type StoreConfig = Static<typeof StoreEnv>;
 export interface CandleStoreOptions {
   /** Schema holding the tables; default: the one `candles` resolves to on the connection's search_path. */
   schema?: string;
-  /** Timeframes written and read as stored; the others are derived from 1m. Default: env. */
+  /** Timeframes written and read as stored; the others are derived from 1m. Default: the variables' defaults. */
   storedTfs?: readonly Tf[];
-  /** Retention per timeframe in ms (null/absent: forever). Default: env. */
+  /** Retention per timeframe in ms (null/absent: forever). Default: the variables' defaults. */
   retentionMs?: Partial<Record<Tf, number | null>>;
-  /** How far ahead `maintain()` creates partitions, ms. Default: env. */
+  /** How far ahead `maintain()` creates partitions, ms. Default: the variables' defaults. */
   partitionsAheadMs?: number;
 }
 
@@ -53,8 +54,10 @@ export interface CandleQuery {
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const durationMs = (v: string): number | null => (v === 'forever' ? null : Number(v.slice(0, -1)) * UNIT_MS[v.slice(-1)]!);
 
-/** Reads the storage env vars into CandleStore options (ConfigError naming the bad variable). */
-export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<Omit<CandleStoreOptions, 'schema'>> {
+export type StoreSettings = Required<Omit<CandleStoreOptions, 'schema'>>;
+
+/** Reads the storage variables into CandleStore options (ConfigError naming the bad variable). */
+export function loadStoreSettings(env: NodeJS.ProcessEnv): StoreSettings {
   const c = loadEnv(StoreEnv, env);
   const tfs = list(c.TICKWORK_STORED_TFS);
   const bad = tfs.find((t) => !(TIMEFRAMES as readonly string[]).includes(t));
@@ -82,7 +85,7 @@ export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Requi
 const upserted = counter({ name: 'tickwork_store_candles_upserted_total', help: 'candle rows inserted or updated in PostgreSQL' });
 const stale = counter({
   name: 'tickwork_store_candles_stale_total',
-  help: 'candles not written because the stored version is newer (more trades, or closed)',
+  help: 'candles not written because the stored version is newer (higher revision, or more trades at the same revision)',
 });
 const unstored = counter({
   name: 'tickwork_store_candles_unstored_total',
@@ -134,9 +137,28 @@ const toCandle = (r: CandleRow): Candle => ({
   closed: r.closed,
 });
 
+/**
+ * A candle version as the sink writes it: the candle and its revision (the Tickwork-Revision header,
+ * schemas/candle.ts; 0 or absent for a version without one).
+ */
+export type RevisedCandle = Candle & { revision?: number };
+
 const keyOf = (c: Candle): string => `${c.venue}\u0000${c.symbol}\u0000${c.tf}\u0000${c.openTime}`;
-/** The version order the upsert enforces: more trades wins; at equal trades, closed wins. */
-const newerOrSame = (a: Candle, b: Candle): boolean => a.trades > b.trades || (a.trades === b.trades && (a.closed || !b.closed));
+const revisionOf = (c: RevisedCandle): number => c.revision ?? 0;
+/**
+ * The version order the upsert enforces, (revision, trades, closed) compared in that order: a
+ * higher revision wins whatever its trades, so a forged candle claiming more trades cannot replace
+ * a revised one; among versions of one revision (rows and workers without revisions: 0) more
+ * trades win, then closed; at a tie the later write wins.
+ */
+const newerOrSame = (a: RevisedCandle, b: RevisedCandle): boolean => {
+  const ra = revisionOf(a);
+  const rb = revisionOf(b);
+  if (ra !== rb) return ra > rb;
+  return a.trades > b.trades || (a.trades === b.trades && (a.closed || !b.closed));
+};
+
+let DEFAULTS: StoreSettings | null = null;
 
 /**
  * The SQL adapter for candles: batched idempotent upsert, range queries, hybrid timeframes
@@ -152,12 +174,12 @@ export class CandleStore {
     private readonly sql: Sql,
     opts: CandleStoreOptions = {},
   ) {
-    const needEnv = !opts.storedTfs || !opts.retentionMs || opts.partitionsAheadMs === undefined;
-    const env = needEnv ? storeOptionsFromEnv() : null;
-    this.stored = new Set(opts.storedTfs ?? env!.storedTfs);
-    if (!this.stored.has('1m')) throw new Error('CandleStore: storedTfs must include 1m (derived timeframes are built from it)');
-    this.retentionMs = opts.retentionMs ?? env!.retentionMs;
-    this.aheadMs = opts.partitionsAheadMs ?? env!.partitionsAheadMs;
+    // The composition root passes loadStoreSettings(env); tests and tools may rely on the defaults.
+    const dflt = (DEFAULTS ??= loadStoreSettings({}));
+    this.stored = new Set(opts.storedTfs ?? dflt.storedTfs);
+    if (!this.stored.has('1m')) throw new TickworkError('CONFIG_INVALID', 'CandleStore: storedTfs must include 1m (derived timeframes are built from it)');
+    this.retentionMs = opts.retentionMs ?? dflt.retentionMs;
+    this.aheadMs = opts.partitionsAheadMs ?? dflt.partitionsAheadMs;
     this.schemaName = opts.schema ? Promise.resolve(opts.schema) : null;
   }
 
@@ -170,7 +192,7 @@ export class CandleStore {
     this.schemaName ??= this.sql<{ schema: string | null }[]>`
       select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.oid = to_regclass('candles')`.then(([r]) => {
-      if (!r?.schema) throw new Error('CandleStore: table "candles" not found; run `tickwork migrate`');
+      if (!r?.schema) throw new TickworkError('SERVICE_UNAVAILABLE', 'CandleStore: table "candles" not found; run `tickwork migrate`');
       return r.schema;
     });
     this.schemaName.catch(() => (this.schemaName = null)); // retry the lookup next time
@@ -184,15 +206,15 @@ export class CandleStore {
 
   /**
    * Writes a batch in ONE statement (unnest of column arrays: no parameter limit, any batch size).
-   * Idempotent: the same candle twice leaves one row. A correction (same id, more trades, or the
-   * open candle becoming closed) replaces the row; an older re-delivery (fewer trades) does not
-   * overwrite a newer correction, because a late-trade correction only ever adds trades. At equal
-   * (trades, closed) the later write wins: that is how a gap bar re-coloured by a correction of an
-   * earlier bar (same 0 trades, new close) lands, since the sink writes in stream order.
-   * Candles of timeframes that are not stored are dropped (they are derived on read).
+   * Idempotent: the same candle twice leaves one row. A version replaces the row only when it is
+   * newer or the same by (revision, trades, closed) (see `newerOrSame`): a correction carries a
+   * higher revision; an older re-delivery does not overwrite it. At a tie the later write wins:
+   * that is how a gap bar re-coloured by a correction of an earlier bar (same 0 trades, new close)
+   * lands, since the sink writes in stream order. Candles of timeframes that are not stored are
+   * dropped (they are derived on read). Returns how many rows were inserted or updated.
    */
-  async upsert(candles: readonly Candle[]): Promise<void> {
-    const latest = new Map<string, Candle>();
+  async upsert(candles: readonly RevisedCandle[]): Promise<number> {
+    const latest = new Map<string, RevisedCandle>();
     let skipped = 0;
     for (const c of candles) {
       if (!this.stored.has(c.tf as Tf)) {
@@ -204,11 +226,11 @@ export class CandleStore {
       if (!prev || newerOrSame(c, prev)) latest.set(k, c);
     }
     if (skipped) unstored.inc(skipped);
-    if (latest.size === 0) return;
+    if (latest.size === 0) return 0;
     // One lock order for every writer, so two sinks writing overlapping batches cannot deadlock.
     const rows = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
-    const col = <T>(f: (c: Candle) => T) => rows.map(f);
-    const str = (f: (c: Candle) => string | number | boolean | null) => rows.map((c) => {
+    const col = <T>(f: (c: RevisedCandle) => T) => rows.map(f);
+    const str = (f: (c: RevisedCandle) => string | number | boolean | null) => rows.map((c) => {
       const v = f(c);
       return v === null ? null : String(v);
     });
@@ -226,24 +248,24 @@ export class CandleStore {
           ${col((c) => c.vwap)}::text[]::numeric[], ${col((c) => c.buyVolume)}::text[]::numeric[],
           ${str((c) => c.trades)}::text[]::bigint[],
           ${str((c) => c.firstTradeId)}::text[], ${str((c) => c.lastTradeId)}::text[],
-          ${str((c) => c.closed)}::text[]::boolean[]
+          ${str((c) => c.closed)}::text[]::boolean[], ${str(revisionOf)}::text[]::bigint[]
         ) as t(venue, symbol, tf, open_ms, close_ms, open, high, low, close, volume, quote_volume, vwap,
-               buy_volume, trades, first_trade_id, last_trade_id, closed)
+               buy_volume, trades, first_trade_id, last_trade_id, closed, revision)
       ), written as (
         insert into ${this.sql(candlesT)} as c (venue, symbol, tf, open_time, close_time, open, high, low, close, volume,
-          quote_volume, vwap, buy_volume, trades, first_trade_id, last_trade_id, closed)
+          quote_volume, vwap, buy_volume, trades, first_trade_id, last_trade_id, closed, revision)
         select venue, symbol, tf,
           timestamptz 'epoch' + open_ms * interval '1 millisecond',
           timestamptz 'epoch' + close_ms * interval '1 millisecond',
-          open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, first_trade_id, last_trade_id, closed
+          open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, first_trade_id, last_trade_id, closed, revision
         from input
         on conflict (venue, symbol, tf, open_time) do update set
           close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
           close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
           vwap = excluded.vwap, buy_volume = excluded.buy_volume, trades = excluded.trades,
           first_trade_id = excluded.first_trade_id, last_trade_id = excluded.last_trade_id,
-          closed = excluded.closed, updated_at = now()
-        where (excluded.trades, excluded.closed) >= (c.trades, c.closed)
+          closed = excluded.closed, revision = excluded.revision, updated_at = now()
+        where (excluded.revision, excluded.trades, excluded.closed) >= (c.revision, c.trades, c.closed)
         returning 1
       ), seen as (
         insert into ${this.sql(symbolsT)} as s (venue, symbol)
@@ -255,6 +277,7 @@ export class CandleStore {
     const written = res?.written ?? 0;
     upserted.inc(written);
     if (written < rows.length) stale.inc(rows.length - written);
+    return written;
   }
 
   /**
@@ -264,9 +287,12 @@ export class CandleStore {
    */
   async query(q: CandleQuery): Promise<Candle[]> {
     const tfMs = TF_MS[q.tf];
-    if (tfMs === undefined) throw new Error(`unknown timeframe ${String(q.tf)}`);
+    if (tfMs === undefined) throw new TickworkError('API_BAD_REQUEST', `unknown timeframe ${String(q.tf)}`);
     const limit = Math.max(0, Math.floor(q.limit));
     if (limit === 0) return [];
+    // Bounds past what a timestamp holds would throw in toISOString: nothing lies beyond them.
+    if (q.from !== undefined && q.from > MAX_EPOCH_MS) return [];
+    if (q.to !== undefined && q.to > MAX_EPOCH_MS) q = { ...q, to: MAX_EPOCH_MS };
     const desc = q.order === 'desc';
     if (this.stored.has(q.tf) || q.tf === '1s') return this.queryStored(q, limit, desc);
     return this.queryDerived(q, tfMs, limit, desc);
@@ -292,8 +318,8 @@ export class CandleStore {
    * A timeframe built from stored 1m candles, aligned to UTC epoch multiples of the timeframe
    * (session-aligned symbols should store their timeframes instead). It reproduces the symbol
    * actor's candle (actors/windows), string for string:
-   * - open / high / low from the first / extreme non-empty minute (ties: the earliest minute, as
-   *   the actor keeps the first trade at an extreme), close from the last minute present; an
+   * - open / high / low from the first / extreme non-empty minute (ties: the price written with
+   *   more fraction digits, then the earliest minute, as the actor chooses), close from the last minute present; an
    *   interval without trades carries the previous close, as its gap minutes do;
    * - volume, buyVolume, quoteVolume, trades: exact sums; ids from the first / last non-empty minute;
    * - vwap = quoteVolume / volume rounded half-up to the minutes' vwap digits (price precision
@@ -322,8 +348,8 @@ export class CandleStore {
         select bucket,
           coalesce((array_agg(open order by open_time) filter (where trades > 0))[1],
                    (array_agg(open order by open_time))[1]) as open,
-          (array_agg(high order by high desc, open_time) filter (where trades > 0))[1] as high_ne,
-          (array_agg(low order by low, open_time) filter (where trades > 0))[1] as low_ne,
+          (array_agg(high order by high desc, scale(high) desc, open_time) filter (where trades > 0))[1] as high_ne,
+          (array_agg(low order by low, scale(low) desc, open_time) filter (where trades > 0))[1] as low_ne,
           (array_agg(close order by open_time desc))[1] as close,
           sum(volume) as volume, sum(buy_volume) as buy_volume, trim_scale(sum(quote_volume)) as quote_sum,
           sum(trades) as trades,
@@ -370,6 +396,11 @@ export class CandleStore {
   /** Partitions for today (or this month) through `partitionsAheadMs` ahead of `now`. */
   async ensurePartitionsAround(now: number): Promise<string[]> {
     return this.ensurePartitions(now, now + this.aheadMs);
+  }
+
+  /** Partitions `ensurePartitionsAround(now)` would create: the sink's check, which needs no DDL rights. */
+  async missingPartitionsAround(now: number): Promise<string[]> {
+    return missingPartitions(this.sql, await this.schema(), now, now + this.aheadMs);
   }
 
   /** Deletes (drops whole partitions where possible) candles past their timeframe's retention. */

@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import shift from 'postgres-shift';
+import { TickworkError } from '../runtime/errors.js';
 import type { Sql } from '../runtime/pg.js';
 import { CandleStore } from './candles.js';
 
@@ -26,7 +28,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * finds nothing to apply. postgres-shift's own `migrations` table lives in `schema` too.
  */
 export async function migrate(sql: Sql, schema: string, opts: { now?: number } = {}): Promise<MigrateResult> {
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
+  if (!SCHEMA_NAME.test(schema)) throw new TickworkError('CONFIG_INVALID', `invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
   const applied: AppliedMigration[] = [];
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('tickwork.migrate'), hashtext(${schema}))`;
@@ -54,6 +56,24 @@ export async function migrate(sql: Sql, schema: string, opts: { now?: number } =
   });
   await new CandleStore(sql, { schema }).ensurePartitionsAround(opts.now ?? Date.now());
   return { schema, applied };
+}
+
+/** The migrations of this build, by number: the folders `NNNNN_<name>` in MIGRATIONS_DIR. */
+export function knownMigrations(): AppliedMigration[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .map((d) => /^(\d{5})_(.+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ id: Number(m[1]), name: m[2]! }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Whether `schema` holds every migration of this build, read without DDL rights (the runtime
+ * role checks this at start instead of migrating): the numbers this build knows that it lacks.
+ */
+export async function pendingMigrations(sql: Sql, schema: string): Promise<AppliedMigration[]> {
+  const applied = new Set((await appliedMigrations(sql, schema)).map((m) => m.id));
+  return knownMigrations().filter((m) => !applied.has(m.id));
 }
 
 /** The migrations recorded as applied in `schema` (empty when the schema is new). */

@@ -1,5 +1,6 @@
 import { TIMEFRAMES, type Tf } from '../schemas/common.js';
 import type { Sql } from '../runtime/pg.js';
+import { deleteOutsideHistoryRanges, historyRanges } from './history-ranges.js';
 
 /**
  * Time partitions of `candles_<tf>` (migrations/README.md). 1s candles are ~86,400 rows per
@@ -91,6 +92,20 @@ export async function ensurePartitions(
   return created;
 }
 
+/** The partitions `ensurePartitions(from, to)` would create, without creating them (no DDL: any role may ask). */
+export async function missingPartitions(sql: Sql, schema: string, from: number, to: number, tfs: readonly Tf[] = TIMEFRAMES): Promise<string[]> {
+  const existing = await existingPartitions(sql, schema);
+  const missing: string[] = [];
+  for (const tf of tfs) {
+    const g = PARTITION_GRANULARITY[tf];
+    for (let start = periodStart(from, g); start <= to; start = nextPeriod(start, g)) {
+      const name = partitionName(tf, start);
+      if (!existing.has(name)) missing.push(name);
+    }
+  }
+  return missing;
+}
+
 async function createPartition(sql: Sql, schema: string, tf: Tf, name: string, start: number, end: number): Promise<boolean> {
   const parent = `${q(schema)}.${q(`candles_${tf}`)}`;
   const dflt = `${q(schema)}.${q(`candles_${tf}_default`)}`;
@@ -125,7 +140,8 @@ export interface RetentionResult {
  * Removes candles of each timeframe whose openTime is older than `now − retention[tf]`:
  * partitions wholly before the cut-off are dropped, the rest (the partition straddling the
  * cut-off and the DEFAULT partition) are trimmed with a DELETE. Timeframes without a
- * retention are kept forever.
+ * retention are kept forever. Candles inside a range the batch path recorded (backfill,
+ * rebuild: store/history-ranges.ts) are kept: a partition holding one is trimmed, not dropped.
  */
 export async function applyRetention(
   sql: Sql,
@@ -134,23 +150,25 @@ export async function applyRetention(
   retentionMs: Partial<Record<Tf, number | null>>,
 ): Promise<RetentionResult[]> {
   const existing = [...(await existingPartitions(sql, schema))];
+  const kept = await historyRanges(sql, schema);
   const results: RetentionResult[] = [];
   for (const tf of TIMEFRAMES) {
     const keep = retentionMs[tf];
     if (keep === null || keep === undefined) continue;
     const cutoff = now - keep;
+    const ranges = kept.filter((r) => r.tf === tf);
     const dropped: string[] = [];
     for (const name of existing) {
       const p = parsePartitionName(name);
-      if (p && p.tf === tf && p.end <= cutoff) {
+      if (p && p.tf === tf && p.end <= cutoff && !ranges.some((r) => r.fromMs < p.end && r.toMs > p.start)) {
         await sql.unsafe(`drop table if exists ${q(schema)}.${q(name)}`);
         dropped.push(name);
       }
     }
-    const res = await sql.unsafe(`delete from ${q(schema)}.${q(`candles_${tf}`)} where open_time < $1`, [
-      new Date(cutoff).toISOString(),
-    ]);
-    results.push({ tf, cutoff, droppedPartitions: dropped.sort(), deletedRows: res.count });
+    const deletedRows = ranges.length
+      ? await deleteOutsideHistoryRanges(sql, schema, tf, cutoff)
+      : (await sql.unsafe(`delete from ${q(schema)}.${q(`candles_${tf}`)} where open_time < $1`, [new Date(cutoff).toISOString()])).count;
+    results.push({ tf, cutoff, droppedPartitions: dropped.sort(), deletedRows });
   }
   return results;
 }

@@ -7,6 +7,8 @@ import { createConnection } from 'node:net';
  * the env vars at them. Workers inherit process.env from here.
  */
 export default async function setup(): Promise<(() => Promise<void>) | void> {
+  // Tests spawn `bin/tickwork.js`, which runs dist/: rebuild it when a source is newer.
+  execFileSync('sh', ['scripts/build.sh', '--if-stale'], { stdio: 'inherit' });
   const urls = {
     NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

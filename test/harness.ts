@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Namespace } from '../runtime/namespace.js';
-import { connectNats, type NatsHandles } from '../runtime/nats.js';
+import { connectNats, type NatsHandles } from '../runtime/nats/index.js';
 import { connectPg, type Sql } from '../runtime/pg.js';
 import { connectRedis, type Redis } from '../runtime/redis.js';
 
@@ -42,8 +42,10 @@ export function isolated(): Isolated {
     async cleanup() {
       const n = nats ? await nats : await connectNats(natsUrl, `cleanup-${id}`);
       const prefix = ns.stream('');
+      // The worker group's KV bucket too (KV_<ns>_tickwork_group).
+      const kv = `KV_${ns.name('')}`;
       for await (const name of n.jsm.streams.names()) {
-        if (name.startsWith(prefix)) await n.jsm.streams.delete(name).catch(() => undefined);
+        if (name.startsWith(prefix) || name.startsWith(kv)) await n.jsm.streams.delete(name).catch(() => undefined);
       }
       await n.nc.close();
       const r = redis ?? connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `cleanup-${id}`);
@@ -71,9 +73,9 @@ export interface CliProcess {
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-/** Runs `tickwork <args>` as a child process, the way a user or a container does. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, ['bin/tickwork.js', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `tickwork <args>` as a child process, the way a user or a container does (`cwd`: another copy of the tree). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, ['bin/tickwork.js', ...args], { cwd: opts.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   const onData = (buf: Buffer) => {

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseRecordingLine } from '../../runtime/recording.js';
 import type { Trade } from '../../schemas/trade.js';
-import { createAdapter } from '../feeds/venues/registry.js';
-import { newParseOutput } from '../feeds/venues/types.js';
+import { TickworkError } from '../../runtime/errors.js';
+import { clearParseOutput, newParseOutput, type VenueAdapter } from '../../venues/kit/types.js';
 
 export const REPLAY_FORMATS = ['binance-trades-csv', 'binance-aggtrades-csv', 'recording'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
@@ -12,6 +12,8 @@ export interface ReplaySource {
   /** Trades in file order; `bytes()` says how far into the file the reader is. */
   trades: AsyncGenerator<Trade>;
   bytes(): number;
+  /** Stops reading (the file is closed). */
+  close(): void;
   /** Lines that could not be read as a trade (with their line numbers, first 20). */
   skipped: { count: number; examples: string[] };
 }
@@ -20,6 +22,8 @@ export interface ReplayOptions {
   file: string;
   format: ReplayFormat;
   venue: string;
+  /** The venue's normalizer (recordings) and symbol spelling (CSV). */
+  adapter: VenueAdapter;
   /** Canonical symbol for CSV files (required there: Binance dumps carry no symbol column). */
   symbol?: string;
 }
@@ -38,11 +42,19 @@ export function openReplay(opts: ReplayOptions): ReplaySource {
     if (skipped.examples.length < 20) skipped.examples.push(`line ${n}: ${why}`);
   };
   const trades = opts.format === 'recording' ? fromRecording(lines, opts, skip) : fromCsv(lines, opts, skip);
-  return { trades, bytes: () => stream.bytesRead, skipped };
+  return {
+    trades,
+    bytes: () => stream.bytesRead,
+    skipped,
+    close: () => {
+      lines.close();
+      stream.destroy();
+    },
+  };
 }
 
 async function* fromRecording(lines: AsyncIterable<string>, opts: ReplayOptions, skip: (n: number, why: string) => void): AsyncGenerator<Trade> {
-  const adapter = createAdapter(opts.venue);
+  const { adapter } = opts;
   const out = newParseOutput();
   let n = 0;
   for await (const text of lines) {
@@ -56,10 +68,7 @@ async function* fromRecording(lines: AsyncIterable<string>, opts: ReplayOptions,
     adapter.parse(line.data, Math.floor(line.ts), out);
     for (const t of out.trades) if (!opts.symbol || t.symbol === opts.symbol) yield t;
     if (out.rejects.length) skip(n, out.rejects[0]!.detail);
-    out.trades.length = 0;
-    out.quotes.length = 0;
-    out.control.length = 0;
-    out.rejects.length = 0;
+    clearParseOutput(out);
   }
 }
 
@@ -67,9 +76,8 @@ const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
 const INT = /^[0-9]+$/;
 
 async function* fromCsv(lines: AsyncIterable<string>, opts: ReplayOptions, skip: (n: number, why: string) => void): AsyncGenerator<Trade> {
-  if (!opts.symbol) throw new RangeError('--symbol is required for CSV formats (the dumps carry no symbol column)');
-  const adapter = createAdapter(opts.venue);
-  const venueSymbol = adapter.toVenueSymbol(opts.symbol);
+  if (!opts.symbol) throw new TickworkError('USAGE_INVALID', '--symbol is required for CSV formats (the dumps carry no symbol column)');
+  const venueSymbol = opts.adapter.toVenueSymbol(opts.symbol);
   const agg = opts.format === 'binance-aggtrades-csv';
   let n = 0;
   for await (const text of lines) {

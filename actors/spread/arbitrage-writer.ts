@@ -4,7 +4,8 @@ import { spreadMetrics as m } from './metrics.js';
 
 /** What the writer needs of store/arbitrage.ts `ArbitrageStore`. */
 export interface ArbitrageSink {
-  insert(records: readonly ArbitrageRecord[]): Promise<number>;
+  /** Episode rows (id = episode id): inserted, or updated in place while open. */
+  upsertEpisodes(rows: readonly ArbitrageRecord[]): Promise<number>;
 }
 
 export interface ArbitrageWriterOptions {
@@ -16,12 +17,15 @@ export interface ArbitrageWriterOptions {
 }
 
 /**
- * Opportunities → PostgreSQL in small batches, one INSERT per flush interval instead of one
- * per signal. A failed batch stays buffered and is retried on the next flush; inserts are
- * insert-once by id, so a retry after an unknown outcome stores nothing twice.
+ * Episode rows → PostgreSQL in small batches, one statement per flush interval instead of one
+ * per event. Rows are coalesced by episode id (only the newest state of an episode is written),
+ * a failed batch stays buffered and is retried on the next flush, and the upsert never lets an
+ * older state replace a newer one, so a retry after an unknown outcome changes nothing.
  */
 export class ArbitrageWriter {
   private buffer: ArbitrageRecord[] = [];
+  /** Index of each buffered episode id in `buffer`. */
+  private readonly at = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
   private failing = false;
@@ -42,8 +46,12 @@ export class ArbitrageWriter {
   }
 
   add(rec: ArbitrageRecord): void {
-    this.buffer.push(rec);
-    this.trim();
+    const i = this.at.get(rec.id);
+    if (i !== undefined) this.buffer[i] = rec;
+    else {
+      this.at.set(rec.id, this.buffer.push(rec) - 1);
+      this.trim();
+    }
     m.pgPending.set(this.buffer.length);
   }
 
@@ -62,16 +70,20 @@ export class ArbitrageWriter {
     this.timer = undefined;
     await this.flushing;
     await this.flush();
-    if (this.buffer.length > 0) this.log.error({ lost: this.buffer.length }, 'arbitrage opportunities not written to PostgreSQL at shutdown');
+    if (this.buffer.length > 0) this.log.error({ lost: this.buffer.length }, 'arbitrage episodes not written to PostgreSQL at shutdown');
   }
 
   private async write(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.batchSize);
+      this.reindex();
       try {
-        await this.sink.insert(batch);
+        await this.sink.upsertEpisodes(batch);
       } catch (err) {
-        this.buffer = batch.concat(this.buffer);
+        // rows of the same episodes added meanwhile are newer: they win over the failed ones
+        const newer = new Set(this.buffer.map((r) => r.id));
+        this.buffer = batch.filter((r) => !newer.has(r.id)).concat(this.buffer);
+        this.reindex();
         this.trim();
         m.pgFailures.inc();
         if (!this.failing) this.log.warn({ err: (err as Error).message, pending: this.buffer.length }, 'arbitrage insert failed; retrying each flush');
@@ -90,6 +102,12 @@ export class ArbitrageWriter {
     if (over > 0) {
       this.buffer.splice(0, over);
       m.pgDropped.inc(over);
+      this.reindex();
     }
+  }
+
+  private reindex(): void {
+    this.at.clear();
+    this.buffer.forEach((r, i) => this.at.set(r.id, i));
   }
 }

@@ -9,7 +9,7 @@ export const spreadMetrics = {
     help: 'Quotes dropped as stale: on arrival, or expired from the book before a comparison',
     labelNames: ['stage'] as const,
   }),
-  invalid: counter({ name: 'tickwork_arb_invalid_quotes_total', help: 'MD_QUOTES messages that are not quotes (skipped)', labelNames: [] as const }),
+  invalid: counter({ name: 'tickwork_arb_invalid_quotes_total', help: 'MD_QUOTES messages that are not quotes (dead-lettered)', labelNames: [] as const }),
   pgWritten: counter({ name: 'tickwork_arb_pg_written_total', help: 'Opportunities sent to PostgreSQL in committed batches', labelNames: [] as const }),
   pgFailures: counter({ name: 'tickwork_arb_pg_failures_total', help: 'Opportunity batch inserts that failed (retried next flush)', labelNames: [] as const }),
   pgDropped: counter({ name: 'tickwork_arb_pg_dropped_total', help: 'Opportunities dropped because the PostgreSQL buffer was full', labelNames: [] as const }),

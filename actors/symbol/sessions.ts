@@ -1,3 +1,4 @@
+import { ConfigError } from '../../runtime/errors.js';
 import { SessionConfigCheck, type SessionConfig } from '../windows/index.js';
 
 /**
@@ -10,16 +11,18 @@ export function sessionsFromJson(json: string): (venue: string, symbol: string) 
   try {
     parsed = JSON.parse(json);
   } catch {
-    throw new RangeError('TICKWORK_SESSIONS: not valid JSON');
+    throw invalid('not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new RangeError('TICKWORK_SESSIONS: expected a JSON object');
+  if (typeof parsed !== 'object' || parsed === null) throw invalid('expected a JSON object');
   const map = new Map<string, SessionConfig>();
   for (const [key, value] of Object.entries(parsed)) {
     if (!SessionConfigCheck.Check(value)) {
       const e = SessionConfigCheck.Errors(value).First();
-      throw new RangeError(`TICKWORK_SESSIONS: entry ${key}${e?.path ?? ''}: ${e?.message ?? 'invalid'}`);
+      throw invalid(`entry ${key}${e?.path ?? ''}: ${e?.message ?? 'invalid'}`);
     }
     map.set(key, value);
   }
   return (venue, symbol) => map.get(`${venue}:${symbol}`) ?? map.get(symbol) ?? null;
 }
+
+const invalid = (why: string): ConfigError => new ConfigError('TICKWORK_SESSIONS', `invalid environment variable TICKWORK_SESSIONS: ${why}`);

@@ -1,4 +1,4 @@
-import type { SessionConfig } from './config.js';
+import { configError, type SessionConfig } from './config.js';
 
 /** A bar's half-open interval [start, end) in epoch ms; reused as an out-parameter. */
 export interface Bar {
@@ -56,21 +56,25 @@ export class SessionCalendar implements BarCalendar {
   private cur: Session = { open: 0, close: 0 };
 
   constructor(cfg: SessionConfig) {
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: cfg.timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    try {
+      this.fmt = new Intl.DateTimeFormat('en-US', {
+        timeZone: cfg.timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      throw configError(`bad session time zone ${JSON.stringify(cfg.timeZone)} (expected an IANA zone such as America/New_York)`);
+    }
     this.openMin = hhmm(cfg.open);
     this.closeMin = hhmm(cfg.close);
     this.weekdays = new Set(cfg.weekdays ?? [1, 2, 3, 4, 5]);
     this.holidays = new Set((cfg.holidays ?? []).map((d) => Date.parse(d + 'T00:00:00Z') / DAY));
-    if (this.weekdays.size === 0) throw new RangeError('session has no weekdays');
+    if (this.weekdays.size === 0) throw configError('session has no weekdays');
   }
 
   inSession(ts: number): boolean {
@@ -80,7 +84,7 @@ export class SessionCalendar implements BarCalendar {
 
   barOf(ts: number, tfMs: number, out: Bar): void {
     const s = this.sessionAt(ts);
-    if (s === null) throw new RangeError(`no session at ${new Date(ts).toISOString()}`);
+    if (s === null) throw configError(`no session at ${new Date(ts).toISOString()} (the calendar was asked for a bar outside its sessions)`);
     out.start = s.open + Math.floor((ts - s.open) / tfMs) * tfMs;
     out.end = Math.min(out.start + tfMs, s.close);
   }
@@ -109,7 +113,7 @@ export class SessionCalendar implements BarCalendar {
       const s = this.sessionOfDay(d);
       if (s !== null && s.open >= ts) return s;
     }
-    throw new RangeError(`no session within ${MAX_SEARCH_DAYS} days of ${new Date(ts).toISOString()}`);
+    throw configError(`session config has no session within ${MAX_SEARCH_DAYS} days of ${new Date(ts).toISOString()}`);
   }
 
   /** The session opening on local day number `day` (days since 1970-01-01), or null. */
@@ -154,6 +158,6 @@ export class SessionCalendar implements BarCalendar {
 
 function hhmm(s: string): number {
   const m = /^([0-9]{2}):([0-9]{2})$/.exec(s);
-  if (!m) throw new RangeError(`bad session time ${JSON.stringify(s)} (expected HH:MM)`);
+  if (!m) throw configError(`bad session time ${JSON.stringify(s)} (expected HH:MM)`);
   return Number(m[1]) * 60 + Number(m[2]);
 }

@@ -12,8 +12,7 @@ import {
   type Decimal,
 } from '../../runtime/decimal.js';
 import type { Bar, BarCalendar } from './calendar.js';
-import type { TradeValues } from './trade-values.js';
-
+import { idBefore, type TradeValues } from './trade-values.js';
 
 /** What a series reads from its symbol: identity, calendar, output digits, the output queue. */
 export interface SeriesContext {
@@ -53,18 +52,27 @@ export interface CandleSeriesSnapshot {
   history: ClosedBarSnapshot[];
 }
 
-/** NONE: no trade yet. OPEN: bar [start, end) is open. WAITING: between sessions, next bar is [start, end). */
-export type SeriesState = 0 | 1 | 2;
-const NONE = 0;
-const OPEN = 1;
-const WAITING = 2;
+/** A series' state (numbers, as they are stored in snapshots). */
+export const SeriesState = {
+  /** No trade yet. */
+  None: 0,
+  /** Bar [start, end) is open. */
+  Open: 1,
+  /** Between sessions: the next bar is [start, end). */
+  Waiting: 2,
+} as const;
+export type SeriesState = (typeof SeriesState)[keyof typeof SeriesState];
+const NONE = SeriesState.None;
+const OPEN = SeriesState.Open;
+const WAITING = SeriesState.Waiting;
 
 export type LateOutcome = 'corrected' | 'dropped';
 
 /**
  * The candles of one timeframe: the open bar, updated in place per trade (O(1): three exact
  * additions and two compares), and a bounded history of closed candles for corrections.
- * open/close follow trade time (ties: arrival order), so out-of-order trades land right.
+ * open/close follow (trade time, trade id), never arrival, so any arrival order of the same
+ * trades gives the same candles.
  */
 export class CandleSeries {
   readonly tfMs: number;
@@ -110,9 +118,9 @@ export class CandleSeries {
     return this.state === OPEN ? this.end : this.state === WAITING ? this.start : Infinity;
   }
 
-  /** Whether the open bar has trades and `p` lies within its [low, high]. */
+  /** Whether the open bar has trades and `p` lies strictly inside (low, high): it moves neither. */
   spans(p: FastDecimal): boolean {
-    return this.trades > 0 && p.compareTo(this.highValue) <= 0 && p.compareTo(this.lowValue) >= 0;
+    return this.trades > 0 && p.compareTo(this.highValue) < 0 && p.compareTo(this.lowValue) > 0;
   }
 
   /**
@@ -128,23 +136,31 @@ export class CandleSeries {
       this.openTs = this.closeTs = v.ts;
       this.firstId = this.lastId = v.id;
     } else {
-      if (v.ts >= this.closeTs) {
+      const ts = v.ts;
+      if (v.newest || ts > this.closeTs || (ts === this.closeTs && idBefore(this.lastId!, v.id))) {
         this.close = v.priceText;
-        this.closeTs = v.ts;
+        this.closeTs = ts;
         this.lastId = v.id;
-      } else if (v.ts < this.openTs) {
+      } else if (ts < this.openTs || (ts === this.openTs && idBefore(v.id, this.firstId!))) {
         this.open = v.priceText;
-        this.openTs = v.ts;
+        this.openTs = ts;
         this.firstId = v.id;
       }
-      if (inRange) {
-        // nothing to compare
-      } else if (p.compareTo(this.highValue) > 0) {
-        this.high = v.priceText;
-        this.highValue.copyFrom(p);
-      } else if (p.compareTo(this.lowValue) < 0) {
-        this.low = v.priceText;
-        this.lowValue.copyFrom(p);
+      if (!inRange) {
+        // Equal prices written differently (0.0001, 0.00010): the one with more fraction digits
+        // wins, so the text does not depend on arrival order (and equals PostgreSQL's choice).
+        const hi = p.compareTo(this.highValue);
+        if (hi > 0 || (hi === 0 && p.digits > this.highValue.digits)) {
+          this.high = v.priceText;
+          this.highValue.copyFrom(p);
+        }
+        if (hi <= 0) {
+          const lo = p.compareTo(this.lowValue);
+          if (lo < 0 || (lo === 0 && p.digits > this.lowValue.digits)) {
+            this.low = v.priceText;
+            this.lowValue.copyFrom(p);
+          }
+        }
       }
     }
     this.trades += v.count;
@@ -182,10 +198,11 @@ export class CandleSeries {
   /**
    * A trade older than the open bar: corrects the closed candle it belongs to and re-emits it
    * (same openTime, so the same id downstream), then re-derives any gap bars after it.
-   * Dropped when that candle is no longer in the history or precedes the first bar.
+   * Before the first bar, the bars from the trade's up to the first are created (emitted as
+   * corrections) while they fit in the history. Dropped when its bar is older than the history.
    */
   applyLate(v: TradeValues): LateOutcome {
-    if (!(v.ts >= this.firstStart)) return 'dropped';
+    if (!(v.ts >= this.firstStart)) return this.prepend(v);
     const h = this.history;
     for (let i = h.length - 1; i >= 0; i--) {
       const c = h[i]!.candle;
@@ -301,29 +318,11 @@ export class CandleSeries {
   }
 
   private toCandle(closed: boolean): Candle {
+    // gap bars are frequent for quiet symbols: no decimal work for them
+    if (this.trades === 0) return this.gapCandle(this.start, this.end, this.close, closed);
     const ctx = this.ctx;
-    let volume: string;
-    let quoteVolume: string;
-    let buyVolume: string;
-    let vwap: string;
-    if (this.trades === 0) {
-      // gap bars are frequent for quiet symbols: no decimal work for them
-      volume = buyVolume = zeros(ctx.qtyDigits);
-      quoteVolume = zeros(ctx.quoteDigits);
-      if (this.gapVwapClose !== this.close || this.gapVwapDigits !== ctx.vwapDigits) {
-        this.gapVwapClose = this.close;
-        this.gapVwapDigits = ctx.vwapDigits;
-        this.gapVwap = vwapText(null, null, this.close, ctx.vwapDigits);
-      }
-      vwap = this.gapVwap;
-    } else {
-      const v = this.volume.toDecimal();
-      const q = this.quote.toDecimal();
-      volume = formatExact(v, ctx.qtyDigits);
-      quoteVolume = formatExact(q, ctx.quoteDigits);
-      buyVolume = formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits);
-      vwap = vwapText(q, v, this.close, ctx.vwapDigits);
-    }
+    const v = this.volume.toDecimal();
+    const q = this.quote.toDecimal();
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -334,13 +333,67 @@ export class CandleSeries {
       high: this.high,
       low: this.low,
       close: this.close,
-      volume,
-      quoteVolume,
-      vwap,
+      volume: formatExact(v, ctx.qtyDigits),
+      quoteVolume: formatExact(q, ctx.quoteDigits),
+      vwap: vwapText(q, v, this.close, ctx.vwapDigits),
       trades: this.trades,
-      buyVolume,
+      buyVolume: formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits),
       firstTradeId: this.firstId,
       lastTradeId: this.lastId,
+      closed,
+    };
+  }
+
+  /**
+   * A trade before the first bar (it arrived after later ones): its bar and the gap bars up to
+   * the first bar become the oldest closed bars, if the history has room for them all.
+   */
+  private prepend(v: TradeValues): LateOutcome {
+    const ctx = this.ctx;
+    const room = ctx.historySize - this.history.length;
+    const bar = this.bar;
+    ctx.calendar.barOf(v.ts, this.tfMs, bar);
+    const added: ClosedBar[] = [];
+    while (bar.start < this.firstStart) {
+      if (added.length === room) return 'dropped';
+      // gap bars carrying the trade's price: the close they will have once it is applied
+      added.push({ candle: this.gapCandle(bar.start, bar.end, v.priceText, true), openTs: bar.start, closeTs: bar.start });
+      ctx.calendar.nextBar(bar.end, this.tfMs, bar);
+    }
+    if (this.history.length === 0) this.lastClose = v.priceText;
+    this.firstStart = added[0]!.candle.openTime;
+    this.history = added.concat(this.history);
+    this.correct(0, v);
+    for (let i = 1; i < added.length; i++) ctx.emit(added[i]!.candle, true);
+    return 'corrected';
+  }
+
+  /** A bar without trades: open = high = low = close = `close`, volumes zero. */
+  private gapCandle(start: number, end: number, close: string, closed: boolean): Candle {
+    const ctx = this.ctx;
+    if (this.gapVwapClose !== close || this.gapVwapDigits !== ctx.vwapDigits) {
+      this.gapVwapClose = close;
+      this.gapVwapDigits = ctx.vwapDigits;
+      this.gapVwap = vwapText(null, null, close, ctx.vwapDigits);
+    }
+    const volume = zeros(ctx.qtyDigits);
+    return {
+      venue: ctx.venue,
+      symbol: ctx.symbol,
+      tf: this.tf,
+      openTime: start,
+      closeTime: end - 1,
+      open: close,
+      high: close,
+      low: close,
+      close,
+      volume,
+      quoteVolume: zeros(ctx.quoteDigits),
+      vwap: this.gapVwap,
+      trades: 0,
+      buyVolume: volume,
+      firstTradeId: null,
+      lastTradeId: null,
       closed,
     };
   }
@@ -357,18 +410,23 @@ export class CandleSeries {
       openTs = closeTs = v.ts;
       firstTradeId = lastTradeId = v.id;
     } else {
-      if (v.ts >= closeTs) {
+      if (v.ts > closeTs || (v.ts === closeTs && idBefore(lastTradeId!, v.id))) {
         close = v.priceText;
         closeTs = v.ts;
         lastTradeId = v.id;
-      } else if (v.ts < openTs) {
+      } else if (v.ts < openTs || (v.ts === openTs && idBefore(v.id, firstTradeId!))) {
         open = v.priceText;
         openTs = v.ts;
         firstTradeId = v.id;
       }
-      const price = v.price.toDecimal();
-      if (compare(price, parseDecimal(high)) > 0) high = v.priceText;
-      if (compare(price, parseDecimal(low)) < 0) low = v.priceText;
+      const price = parseDecimal(v.priceText);
+      const h = parseDecimal(high);
+      const l = parseDecimal(low);
+      const hi = compare(price, h);
+      const lo = compare(price, l);
+      // Ties: more fraction digits win, as in applyOpen.
+      if (hi > 0 || (hi === 0 && price.scale > h.scale)) high = v.priceText;
+      if (lo < 0 || (lo === 0 && price.scale > l.scale)) low = v.priceText;
     }
     const qty = v.qty.toDecimal();
     const volume = add(parseDecimal(c.volume), qty);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Tf } from '../../schemas/common.js';
+import { TickworkError, type TickworkErrorCode } from '../../runtime/errors.js';
 
 /**
  * Trading session of a symbol, in its exchange's local time. Bars align to the session open
@@ -35,32 +36,37 @@ export interface WindowsConfig {
   /** Closed candles kept per timeframe for late-trade corrections (default 16). */
   historySize?: number;
   /**
-   * Most bars one timeframe may close in a single step (default 1,000,000, about 11.5 days of
-   * 1s bars). A trade or advance that would need more is refused with WindowsError
-   * `WINDOW_GAP_TOO_LONG` before any state changes: a bogus far-future timestamp must not
-   * make the worker emit millions of gap candles.
+   * Most bars one timeframe may close in a single step (default 86,400: a day of 1s bars, about
+   * 88,000 candles over all seven timeframes). A trade or advance that would need more is
+   * refused with WindowsError `WINDOW_GAP_TOO_LONG` before any state changes: one bogus
+   * far-future timestamp must not make the worker emit a flood of gap candles.
    */
   maxGapBars?: number;
 }
 
 export const DEFAULT_VWAP_WINDOWS = ['1m', '5m', '15m'] as const;
 export const DEFAULT_HISTORY_SIZE = 16;
-export const DEFAULT_MAX_GAP_BARS = 1_000_000;
+export const DEFAULT_MAX_GAP_BARS = 86_400;
 
-/** A step the windows refuse to take; nothing was changed. */
-export class WindowsError extends Error {
-  constructor(
-    readonly code: 'WINDOW_GAP_TOO_LONG',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WindowsError';
+export type WindowsErrorCode = Extract<TickworkErrorCode, `WINDOW_${string}`>;
+
+/**
+ * The window kernel's errors. `WINDOW_GAP_TOO_LONG`: a step the windows refuse to take (nothing
+ * was changed); `WINDOW_CONFIG_INVALID`: a bad config or session; `WINDOW_SNAPSHOT_INVALID`: a
+ * snapshot these windows cannot restore.
+ */
+export class WindowsError extends TickworkError {
+  declare readonly code: WindowsErrorCode;
+  constructor(code: WindowsErrorCode, message: string) {
+    super(code, message);
   }
 }
+
+export const configError = (message: string): WindowsError => new WindowsError('WINDOW_CONFIG_INVALID', message);
 
 /** `30s` / `5m` / `1h` → milliseconds; throws on anything else. */
 export function durationMs(label: string): number {
   const m = /^([1-9][0-9]*)(s|m|h)$/.exec(label);
-  if (!m) throw new RangeError(`bad window duration ${JSON.stringify(label)} (expected e.g. 30s, 5m, 1h)`);
+  if (!m) throw configError(`bad window duration ${JSON.stringify(label)} (expected e.g. 30s, 5m, 1h)`);
   return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
 }

@@ -4,6 +4,7 @@ export {
   SessionConfig,
   SessionConfigCheck,
   WindowsError,
+  type WindowsErrorCode,
   DEFAULT_VWAP_WINDOWS,
   DEFAULT_HISTORY_SIZE,
   DEFAULT_MAX_GAP_BARS,
@@ -11,4 +12,5 @@ export {
   type WindowsConfig,
 } from './config.js';
 export { SessionCalendar, UTC_CALENDAR, type BarCalendar, type Bar } from './calendar.js';
-export { vwapText } from './candle-series.js';
+export { vwapText, SeriesState } from './candle-series.js';
+export { idBefore } from './trade-values.js';

@@ -1,5 +1,5 @@
 import { ExactSum, FAST_LIMIT, FastDecimal, POW10, div, formatDecimal, pow10n } from '../../runtime/decimal.js';
-import { durationMs } from './config.js';
+import { configError, durationMs } from './config.js';
 import type { TradeValues } from './trade-values.js';
 
 /** Snapshot of the ring: current second and its non-empty buckets as [second, qty units, quote units]. */
@@ -41,7 +41,7 @@ export class RollingVwap {
     this.labels = [...labels];
     this.spans = labels.map((l) => {
       const ms = durationMs(l);
-      if (ms % 1000 !== 0) throw new RangeError(`VWAP window ${l} is not whole seconds`);
+      if (ms % 1000 !== 0) throw configError(`VWAP window ${l} is not whole seconds`);
       return ms / 1000;
     });
     this.size = Math.max(1, ...this.spans);

@@ -2,10 +2,13 @@ import type { Candle } from '../../schemas/candle.js';
 import { TIMEFRAMES, type Tf } from '../../schemas/common.js';
 import type { Trade } from '../../schemas/trade.js';
 import { SessionCalendar, UTC_CALENDAR, type BarCalendar } from './calendar.js';
-import { CandleSeries, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
-import { TradeValues } from './trade-values.js';
-import { DEFAULT_HISTORY_SIZE, DEFAULT_MAX_GAP_BARS, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, WindowsError, type WindowsConfig } from './config.js';
+import { CandleSeries, SeriesState, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
+import { TradeValues, idBefore } from './trade-values.js';
+import { DEFAULT_HISTORY_SIZE, DEFAULT_MAX_GAP_BARS, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, WindowsError, configError, type WindowsConfig } from './config.js';
 import { RollingVwap, type RollingVwapSnapshot } from './rolling-vwap.js';
+
+const NONE = SeriesState.None;
+const OPEN = SeriesState.Open;
 
 /** The trade fields the windows read (a full normalized `Trade` fits). */
 export type WindowTrade = Pick<Trade, 'id' | 'price' | 'qty' | 'side' | 'ts' | 'count'>;
@@ -14,9 +17,9 @@ export type WindowTrade = Pick<Trade, 'id' | 'price' | 'qty' | 'side' | 'ts' | '
 export interface WindowStats {
   /** Trades aggregated (in session). */
   applied: number;
-  /** Trades older than some timeframe's open bar (each is a correction or a drop there). */
+  /** Trades older than some timeframe's open bar (each is a correction or a drop there; counts depend on arrival order). */
   late: number;
-  /** Closed candles re-emitted because of late trades (including re-derived gap bars). */
+  /** Closed candles re-emitted because of late trades (including re-derived gap bars and bars created before the first). */
   corrections: number;
   /** Trades that could not be applied to at least one timeframe: their candle left the history. */
   droppedLate: number;
@@ -32,6 +35,7 @@ export interface WindowsSnapshot<T extends WindowTrade = WindowTrade> {
   priceDigits: number;
   qtyDigits: number;
   stats: WindowStats;
+  /** Latest trade by (ts, id). */
   lastTrade: T | null;
   series: CandleSeriesSnapshot[];
   vwap: RollingVwapSnapshot;
@@ -46,9 +50,15 @@ export interface WindowsSnapshot<T extends WindowTrade = WindowTrade> {
  *   estimate of event time minus the grace, so a quiet symbol still closes its bars). A bar
  *   closes when the watermark reaches its end; bars without trades are emitted as gap candles
  *   carrying the previous close.
+ * - Order-independent: open/close and first/last trade ids follow (ts, id), never arrival, so any
+ *   arrival order of the same trades ends in the same candles and VWAPs, as long as no trade comes
+ *   more than `historySize` bars after its bar closed.
  * - A trade older than a timeframe's open bar corrects the closed candle it belongs to (re-emitted,
  *   same openTime) while that candle is among the last `historySize`; older ones are dropped
- *   (counted). A timeframe's first bar is the bar of its first trade; trades before it are dropped.
+ *   (counted). A trade before the first bar creates the bars back to its own while the history
+ *   has room for them (emitted as corrections).
+ * - Bounded work per message: a step that would close more than `maxGapBars` bars of a timeframe
+ *   is refused (WindowsError `WINDOW_GAP_TOO_LONG`) before anything changes.
  * - Closed candles and corrections queue up in order until `drainClosed()`.
  * - Output digits: volumes get the most fraction digits seen in quantities, quote volumes at least
  *   as many as prices or quantities (more only if exactness needs them), VWAPs the price
@@ -75,19 +85,19 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
 
   constructor(config: WindowsConfig) {
     const tfs = config.timeframes ?? TIMEFRAMES;
-    for (const tf of tfs) if (!TIMEFRAMES.includes(tf)) throw new RangeError(`unknown timeframe ${JSON.stringify(tf)}`);
+    for (const tf of tfs) if (!TIMEFRAMES.includes(tf)) throw configError(`unknown timeframe ${JSON.stringify(tf)}`);
     if (config.session && !SessionConfigCheck.Check(config.session)) {
       const e = SessionConfigCheck.Errors(config.session).First();
-      throw new RangeError(`bad session config for ${config.venue}/${config.symbol}: ${e?.path} ${e?.message}`);
+      throw configError(`bad session config for ${config.venue}/${config.symbol}: ${e?.path} ${e?.message}`);
     }
     const historySize = config.historySize ?? DEFAULT_HISTORY_SIZE;
-    if (!Number.isInteger(historySize) || historySize < 0) throw new RangeError(`bad historySize ${historySize}`);
+    if (!Number.isInteger(historySize) || historySize < 0) throw configError(`bad historySize ${historySize} (expected an integer ≥ 0)`);
     if (config.pricePrecision !== undefined && !(Number.isInteger(config.pricePrecision) && config.pricePrecision >= 0)) {
-      throw new RangeError(`bad pricePrecision ${config.pricePrecision}`);
+      throw configError(`bad pricePrecision ${config.pricePrecision} (expected an integer ≥ 0)`);
     }
     this.config = config;
     this.maxGapBars = config.maxGapBars ?? DEFAULT_MAX_GAP_BARS;
-    if (!(this.maxGapBars >= 1)) throw new RangeError(`bad maxGapBars ${config.maxGapBars}`);
+    if (!(Number.isInteger(this.maxGapBars) && this.maxGapBars >= 1)) throw configError(`bad maxGapBars ${config.maxGapBars} (expected an integer ≥ 1)`);
     this.sessions = !!config.session;
     const calendar: BarCalendar = config.session ? new SessionCalendar(config.session) : UTC_CALENDAR;
     this.ctx = new Context(config.venue, config.symbol, calendar, historySize, this.stats);
@@ -107,7 +117,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     return this.wm;
   }
 
-  /** Last trade applied, in arrival order. */
+  /** Latest trade applied by (ts, id), whatever the arrival order. */
   get lastTrade(): T | null {
     return this.last;
   }
@@ -126,8 +136,9 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
       return;
     }
     v.load(trade.price, trade.qty); // throws on malformed input before any state changes
-    if (ts > this.wm) this.moveWatermark(v);
-    else if (this.series.length > 0 && this.series[0]!.state === 0) this.checkFirst(v);
+    v.newest = ts > this.wm;
+    if (v.newest) this.moveWatermark(v);
+    else if (this.series.length > 0 && this.series[0]!.state === NONE) this.checkFirst(v);
     v.id = trade.id;
     v.buy = trade.side === 'buy';
     v.count = trade.count ?? 1;
@@ -140,11 +151,11 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     // Open bars nest (each larger one contains the smallest), so a price within the smallest
     // open bar's range moves no high or low: one compare pair instead of one per timeframe.
     const smallest = series[0];
-    const inRange = smallest !== undefined && smallest.state === 1 && ts >= smallest.start && smallest.spans(v.price);
+    const inRange = smallest !== undefined && smallest.state === OPEN && ts >= smallest.start && smallest.spans(v.price);
     for (let i = 0; i < series.length; i++) {
       const s = series[i]!;
-      if (s.state === 1 && ts >= s.start) s.applyOpen(v, inRange);
-      else if (s.state === 0) {
+      if (s.state === OPEN && ts >= s.start) s.applyOpen(v, inRange);
+      else if (s.state === NONE) {
         s.applyFirst(v, this.wm);
         reshaped = true;
       } else {
@@ -157,7 +168,8 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     if (dropped) this.stats.droppedLate++;
     this.vwap.add(v);
     this.stats.applied++;
-    this.last = trade;
+    const last = this.last;
+    if (last === null || ts > last.ts || (ts === last.ts && idBefore(last.id, trade.id))) this.last = trade;
   }
 
   /** Moves event time to `watermarkTs` (no-op if not later): closes due bars, slides VWAP windows. Throws WindowsError like `apply`. */
@@ -167,6 +179,21 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     this.wm = watermarkTs;
     this.vwap.advance(watermarkTs);
     if (watermarkTs >= this.nextBoundary) this.closeDue();
+  }
+
+  /**
+   * Moves event time toward `watermarkTs` as far as one step may (maxGapBars bars of any
+   * timeframe); true once there. Lets a caller cross a long real gap (a replayed symbol quiet for
+   * days) in bounded work per message instead of refusing the trade after it.
+   */
+  advanceToward(watermarkTs: number): boolean {
+    let target = watermarkTs;
+    for (const s of this.series) {
+      const from = s.boundary();
+      if (from !== Infinity) target = Math.min(target, from + this.maxGapBars * s.tfMs - 1);
+    }
+    this.advance(target);
+    return target === watermarkTs;
   }
 
   /** Closed candles and corrections emitted since the last call, in emission order. */
@@ -208,7 +235,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
 
   /** Rebuilds the exact state of `toSnapshot()` (also after a JSON round trip). */
   static fromSnapshot<T extends WindowTrade = WindowTrade>(snap: WindowsSnapshot<T>): SymbolWindows<T> {
-    if (snap.v !== 1) throw new RangeError(`unknown windows snapshot version ${String(snap.v)}`);
+    if (snap.v !== 1) throw new WindowsError('WINDOW_SNAPSHOT_INVALID', `unknown windows snapshot version ${String(snap.v)}`);
     const w = new SymbolWindows<T>(snap.config);
     w.wm = snap.watermark ?? -Infinity;
     w.priceDigits = snap.priceDigits;
@@ -218,7 +245,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     w.last = snap.lastTrade;
     for (const s of snap.series) {
       const target = w.series.find((x) => x.tf === s.tf);
-      if (target === undefined) throw new RangeError(`snapshot has timeframe ${s.tf} the config lacks`);
+      if (target === undefined) throw new WindowsError('WINDOW_SNAPSHOT_INVALID', `snapshot has timeframe ${s.tf} the config lacks`);
       target.restore(s);
     }
     w.vwap.restore(snap.vwap);

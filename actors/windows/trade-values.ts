@@ -10,6 +10,8 @@ export class TradeValues {
   id = '';
   /** Trade time; read from here rather than passed as an argument (a double argument costs an allocation per call). */
   ts = 0;
+  /** Later than every trade applied before (ts past the watermark): it closes every bar it lands in. */
+  newest = false;
   buy = false;
   count = 1;
 
@@ -17,4 +19,12 @@ export class TradeValues {
     this.quote.setProduct(this.price.parse(price), this.qty.parse(qty));
     this.priceText = price;
   }
+}
+
+/**
+ * Trade order among equal times: shorter id first, then by character — numeric order for the
+ * canonical numerals venues send, and a fixed order for any other ids, so ties never depend on arrival.
+ */
+export function idBefore(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }

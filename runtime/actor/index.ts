@@ -16,4 +16,6 @@ export type {
 export { spawn, DEFAULT_MAILBOX_SIZE } from './cell.js';
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { ActorRegistry, type ActorRegistryOptions } from './registry.js';
+export { KEYED_ACTOR_POLICY } from './policy.js';
+export { IncarnationTimers } from './timers.js';
 export { backoffDelay, backoffCap, sleep } from '../backoff.js';

@@ -13,6 +13,8 @@ interface Child {
   /** When this child was restarted within the intensity window; its length is the next back-off attempt. */
   history: number[];
   timer: NodeJS.Timeout | undefined;
+  /** The message of the failure that caused the pending restart, to log a repeat quietly. */
+  lastFailure?: string;
   /** Ends the running incarnation (postStop runs), keeps the mailbox; resolves when suspended. */
   terminate(): Promise<void>;
   /** Starts a fresh incarnation if suspended; true if it did. */
@@ -100,8 +102,8 @@ export class Supervisor {
   /** Adopts a nested supervisor: its escalation counts as a failure of that child here. */
   supervise(sub: Supervisor): void {
     this.assertOpen();
-    if (sub.link !== undefined) throw new Error(`supervisor ${sub.name} already has a parent`);
-    if (sub === this) throw new Error('a supervisor cannot supervise itself');
+    if (sub.link !== undefined) throw new TickworkError('SUPERVISOR_INVALID', `supervisor ${sub.name} already has a parent`);
+    if (sub === this) throw new TickworkError('SUPERVISOR_INVALID', 'a supervisor cannot supervise itself');
     const child: Child = {
       id: sub.name,
       kind: 'supervisor',
@@ -126,6 +128,23 @@ export class Supervisor {
   }
 
   // ---- decisions ------------------------------------------------------------------------
+
+  /**
+   * A server that is not there (SERVICE_UNAVAILABLE) is an expected condition: one warning line
+   * without a stack, and the same failure repeated during the back-off only at debug level, so an
+   * offline venue says so once instead of printing a stack trace per attempt.
+   */
+  private logFailure(child: Child, attempt: number, delayMs: number, failure: unknown): void {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    const repeated = attempt > 0 && child.lastFailure === message;
+    child.lastFailure = message;
+    const fields = { child: child.id, attempt, delayMs: Math.round(delayMs) };
+    if (failure instanceof TickworkError && failure.code === 'SERVICE_UNAVAILABLE') {
+      if (repeated) this.log.debug({ ...fields, reason: message }, 'still unavailable; retrying with back-off');
+      else this.log.warn({ ...fields, reason: message }, 'unavailable; retrying with back-off');
+    } else if (repeated) this.log.debug({ ...fields, err: failure }, 'child failed again; restarting after back-off');
+    else this.log.error({ ...fields, err: failure }, 'child failed; restarting after back-off');
+  }
 
   private childExited(child: Child, failure: unknown, normal: boolean): void {
     if (this.state === 'stopping' || this.state === 'stopped') {
@@ -164,7 +183,7 @@ export class Supervisor {
     const delayMs = backoffDelay(attempt, this.policy.backoff, this.random);
     // Timers may fire up to a millisecond early against performance.now(); `fire` re-arms so a restart never precedes its back-off.
     if (normal) this.log.info({ child: child.id, attempt, delayMs }, 'child exited; restarting after back-off');
-    else this.log.error({ child: child.id, attempt, delayMs, err: failure }, 'child failed; restarting after back-off');
+    else this.logFailure(child, attempt, delayMs, failure);
 
     const due = now + delayMs;
     if (this.policy.strategy === 'one-for-one') {

@@ -1,5 +1,6 @@
 import { migrate } from '../../store/migrate.js';
-import { registerApi, type ApiHandle } from '../../api/index.js';
+import { loadApiSettings, startApi as startApiOn } from '../../app/api.js';
+import type { ApiHandle } from '../../api/index.js';
 import type { ApiConfig } from '../../api/config.js';
 import { startProcess, type ProcessContext } from '../../runtime/process.js';
 import { isolated, type Isolated } from '../harness.js';
@@ -15,11 +16,12 @@ export interface ApiUnderTest {
 
 /**
  * The query service on real NATS/Redis/PostgreSQL in a private namespace (migrated schema),
- * listening on a free port, exactly as `tickwork api` wires it.
+ * listening on a free port, exactly as `tickwork api` wires it. `shared`: another API process of
+ * that namespace (its owner cleans it up).
  */
-export async function startApi(config: Partial<ApiConfig> = {}): Promise<ApiUnderTest> {
-  const iso = isolated();
-  await migrate(iso.sql(), iso.ns.pgSchema);
+export async function startApi(config: Partial<ApiConfig> = {}, shared?: Isolated): Promise<ApiUnderTest> {
+  const iso = shared ?? isolated();
+  if (!shared) await migrate(iso.sql(), iso.ns.pgSchema);
   const ctx = await startProcess({
     role: 'api-test',
     needs: ['nats', 'redis', 'pg'],
@@ -27,8 +29,8 @@ export async function startApi(config: Partial<ApiConfig> = {}): Promise<ApiUnde
     httpPort: 0,
     installSignalHandlers: false,
   });
-  const api = await registerApi(ctx, { config });
-  ctx.lifecycle.onShutdown('intake', 'api', api.close);
+  const settings = loadApiSettings(iso.env);
+  const api = await startApiOn(ctx, { ...settings, api: { ...settings.api, ...config } });
   const port = await ctx.listen();
   return {
     iso,
@@ -38,7 +40,7 @@ export async function startApi(config: Partial<ApiConfig> = {}): Promise<ApiUnde
     wsUrl: `ws://127.0.0.1:${port}/v1/stream`,
     async stop() {
       await ctx.lifecycle.shutdown().catch(() => undefined);
-      await iso.cleanup();
+      if (!shared) await iso.cleanup();
     },
   };
 }

@@ -16,9 +16,13 @@ const SYMBOL = 'BTC-USDT';
 const T0 = Date.UTC(2024, 0, 2, 3, 0, 0);
 const MIN = 60_000;
 
-/** Minute i: a deterministic candle whose decimals carry trailing zeros (scale must survive PG). */
+/**
+ * Minute i: a deterministic, consistent candle (the hub and the sink refuse inconsistent ones)
+ * whose decimals carry trailing zeros (scale must survive PG): vwap = quote / volume = close.
+ */
 function candle(i: number, closed = true): Candle {
   const base = 42000 + i * 3;
+  const volume = i + 1.5;
   return {
     venue: VENUE,
     symbol: SYMBOL,
@@ -30,8 +34,8 @@ function candle(i: number, closed = true): Candle {
     low: `${base - 2}.00`,
     close: `${base + 1}.25`,
     volume: `${i + 1}.50000000`,
-    quoteVolume: `${(base + 1) * (i + 1)}.7500000000`,
-    vwap: `${base + 1}.1234`,
+    quoteVolume: ((base + 1.25) * volume).toFixed(10),
+    vwap: `${base + 1}.2500`,
     trades: 10 + i,
     buyVolume: `${i}.25000000`,
     firstTradeId: String(1000 + i * 10),
@@ -129,6 +133,8 @@ beforeAll(async () => {
   await redis.hset(t.iso.ns.key(symbolsKey), `${VENUE}:${SYMBOL}`, JSON.stringify({ worker: 'worker-0', updatedAt: state.updatedAt }));
   // Known (in the symbols hash) but without state or candles yet: answers empty, not 404.
   await redis.hset(t.iso.ns.key(symbolsKey), 'kraken:ETH-USD', JSON.stringify({ worker: 'worker-1', updatedAt: 1 }));
+  // Known, for WebSocket subscriptions (an unknown pair answers 404).
+  await redis.hset(t.iso.ns.key(symbolsKey), 'okx:SOL-USDT', JSON.stringify({ worker: 'worker-1', updatedAt: 2 }));
   const health: FeedHealth = {
     venue: VENUE,
     connections: 1,
@@ -209,7 +215,8 @@ describe('candles: HTTP, NATS request/reply and WebSocket agree (real NATS, Redi
     const c = await openWs();
     c.ws.send(JSON.stringify({ op: 'subscribe', venue: VENUE, symbol: SYMBOL, tf: '1m' }));
     await c.next((f) => f.type === 'subscribed');
-    const updates = Array.from({ length: 50 }, (_, i) => ({ ...OPEN, close: `${42100 + i}.00`, trades: 20 + i }));
+    // Closes inside the open candle's [low, high], so every update is a consistent candle.
+    const updates = Array.from({ length: 50 }, (_, i) => ({ ...OPEN, close: `42029.${String(i).padStart(2, '0')}`, trades: 20 + i }));
     for (const u of updates) nc.publish(t.iso.ns.subject(liveCandleSubject('1m', VENUE, SYMBOL)), JSON.stringify(u));
     await c.next((f) => f.type === 'candle' && (f.data as Candle).close === updates.at(-1)!.close);
     await new Promise((r) => setTimeout(r, 400));
@@ -285,6 +292,7 @@ describe('state, symbols, arbitrage', () => {
       symbols: [
         { venue: VENUE, symbol: SYMBOL, worker: 'worker-0', updatedAt: OPEN.openTime + 5004 },
         { venue: 'kraken', symbol: 'ETH-USD', worker: 'worker-1', updatedAt: 1 },
+        { venue: 'okx', symbol: 'SOL-USDT', worker: 'worker-1', updatedAt: 2 },
       ],
     });
     const o = await http('/v1/overview');

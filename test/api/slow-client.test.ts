@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Socket } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { symbolsKey } from '../../schemas/state.js';
 import { tradeSubject } from '../../schemas/subjects.js';
 import { startApi, type ApiUnderTest } from './harness.js';
 
@@ -18,6 +19,8 @@ let nc: NatsConnection;
 beforeAll(async () => {
   t = await startApi({ API_WS_MAX_BUFFER_BYTES: BUFFER_BOUND, API_WS_SLOW_CLOSE_MS: 60_000 });
   nc = (await t.iso.nats()).nc;
+  // A known pair: subscribing to an unknown one answers 404.
+  await t.iso.redis().hset(t.iso.ns.key(symbolsKey), 'binance:BTC-USDT', JSON.stringify({ worker: 'w', updatedAt: 1 }));
 });
 
 afterAll(async () => {
@@ -32,7 +35,7 @@ const until = async (cond: () => boolean, ms: number, what: string) => {
   }
 };
 
-/** A ~1 KiB trade-shaped payload (the hub forwards payloads without parsing them). */
+/** A ~1 KiB trade (the hub checks each payload once per subject, then forwards its bytes as they are). */
 function payload(i: number): Uint8Array {
   const trade = {
     venue: 'binance',

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectNats } from '../../runtime/nats.js';
+import { connectNats } from '../../runtime/nats/index.js';
 import { connectRedis } from '../../runtime/redis.js';
 import { spawnCli } from '../harness.js';
 
@@ -10,7 +10,9 @@ import { spawnCli } from '../harness.js';
  * `tickwork bench --quick` against the real NATS and Redis: the harness, not the speed. The report
  * must exist in Markdown, JSON and PNG, cover every section, and hold only finite numbers.
  */
-const SECTIONS = ['jetstream', 'e2e', 'latency', 'kernel', 'normalizer', 'memory', 'recovery'] as const;
+const SECTIONS = ['jetstream', 'e2e', 'latency', 'latencyHigh', 'floor', 'kernel', 'normalizer', 'book', 'backfill', 'memory', 'recovery', 'bookLatency', 'scaleout', 'symbols'] as const;
+/** Rows of the targets table when every bench runs. */
+const TARGETS = 16;
 const out = mkdtempSync(join(tmpdir(), 'tickwork-bench-'));
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -48,10 +50,11 @@ describe('tickwork bench --quick (real NATS + Redis)', () => {
       mode: string;
       targets: { target: string; value: number; met: boolean }[];
       files: { charts: string[] };
-      sizes: { runs: number };
+      sizes: { runs: number; scaleoutRuns: number; takeoverRuns: number };
     };
 
     expect(json.mode).toBe('quick');
+    expect(json.errors, 'benches that failed').toBeUndefined();
     for (const s of SECTIONS) {
       expect(json[s], `section ${s}`).toBeTypeOf('object');
       expect(badLeaves(json[s], s, []), `non-finite or missing values in ${s}`).toEqual([]);
@@ -60,16 +63,17 @@ describe('tickwork bench --quick (real NATS + Redis)', () => {
     const figs = SECTIONS.flatMap((s) => figures(json[s], s, []));
     expect(figs.length).toBeGreaterThan(20);
     for (const { path, f } of figs) {
-      expect(f.runs.length, path).toBeGreaterThanOrEqual(3);
+      const runs = path.startsWith('scaleout.takeoverMs') ? json.sizes.takeoverRuns : path.startsWith('scaleout') ? json.sizes.scaleoutRuns : json.sizes.runs;
+      expect(f.runs.length, path).toBe(runs);
       expect(f.min, path).toBeLessThanOrEqual(f.median);
       expect(f.median, path).toBeLessThanOrEqual(f.max);
       expect(f.median, path).toBeGreaterThan(0);
     }
-    // One row per target of the issue, each judged.
-    expect(json.targets.map((t) => t.target)).toHaveLength(8);
+    // One row per target of issues 12-14, each judged.
+    expect(json.targets.map((t) => t.target)).toHaveLength(TARGETS);
     for (const t of json.targets) expect(Number.isFinite(t.value), t.target).toBe(true);
 
-    for (const heading of ['## Targets', '## Machine and versions', '## 1. JetStream ceiling', '## 2. End-to-end', '## 3. Latency', '## 4. Window kernel', '## 5. Normalizer', '## 6. Memory', '## 7. Recovery']) {
+    for (const heading of ['## Targets', '## Machine and versions', '## 1. JetStream ceiling', '## 2. End-to-end', '## 3. Latency', '## 4. Window kernel', '## 5. Normalizer', '## 6. Memory', '## 7. Recovery', '## 8. Book engine', '## 9. Book latency', '## 10. Backfill', '## 11. Scale-out', '## 12. Latency at 20,000 trades/s and the latency floor', '## 13. Cost per symbol', '## 14. Latency budget per stage']) {
       expect(md).toContain(heading);
     }
     expect(md).toMatch(/nats-server \d+\.\d+\.\d+; Redis \d+\.\d+/);
@@ -84,15 +88,14 @@ describe('tickwork bench --quick (real NATS + Redis)', () => {
     const nats = await connectNats(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'bench-test');
     const left: string[] = [];
     for await (const info of nats.jsm.streams.list()) {
-      if (/^B(JS|JSRAW|E2E|LAT|MEM|REC)[0-9A-F]{8}_/.test(info.config.name) && Date.parse(info.created) >= started - 1000) left.push(info.config.name);
+      if (/^B(JS|JSRAW|E2E|LAT|MEM|REC|BF|SCO|SYM)[0-9A-F]{8}_/.test(info.config.name) && Date.parse(info.created) >= started - 1000) left.push(info.config.name);
     }
     await nats.nc.close();
     expect(left).toEqual([]);
     const redis = connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-test');
     const keys = await redis.keys('tw:b*');
     redis.disconnect();
-    const namespaces = [...new Set(keys.map((k) => k.split(':')[1]))].filter((id) => /^b(js|jsraw|e2e|lat|mem|rec)[0-9a-f]{8}$/.test(id!));
+    const namespaces = [...new Set(keys.map((k) => k.split(':')[1]))].filter((id) => /^b(js|jsraw|e2e|lat|mem|rec|bf|sco|sym)[0-9a-f]{8}$/.test(id!));
     expect(namespaces).toEqual([]);
-    expect(Date.now() - started).toBeLessThan(120_000);
-  }, 180_000);
+  }, 360_000); // minimal sizes: ~30 s on an idle 2-core machine; the bound leaves room for a load of ~12
 });

@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../actors/symbol/config.js';
-import { QUERY_SUBJECTS, registerApi } from '../../api/index.js';
-import { runSink } from '../../cli/commands/sink.js';
-import { runWorker } from '../../cli/commands/worker.js';
+import { QUERY_SUBJECTS } from '../../api/index.js';
+import { loadApiSettings, startApi } from '../../app/api.js';
+import { prepareSchema } from '../../app/migrate.js';
+import { startSink } from '../../app/sink.js';
+import { ensureMarketStreams, loadStreamsConfig } from '../../app/streams.js';
+import { startWorker } from '../../app/worker.js';
+import { loadStoreSettings } from '../../store/index.js';
 import { startProcess, type ProcessContext } from '../../runtime/process.js';
 import type { Candle } from '../../schemas/candle.js';
+import { symbolsKey } from '../../schemas/state.js';
 import { isolated, spawnCli } from '../harness.js';
 import { sinkDrained, waitFor } from '../exactly-once/pipeline.js';
 
@@ -52,11 +57,15 @@ describe('replay → worker → sink → API: identical candles over HTTP, NATS 
   it('serves the replayed candles the same way on all three faces', async () => {
     const env = { ...iso.env, TICKWORK_GRACE_MS: String(1e12), TICKWORK_TIMEFRAMES: '1m,5m' };
     ctx = await startProcess({ role: 'e2e', needs: ['nats', 'redis', 'pg'], env, httpPort: 0, installSignalHandlers: false });
-    await runSink(ctx);
-    await runWorker(ctx, loadWorkerConfig(env));
-    await registerApi(ctx);
+    await ensureMarketStreams(ctx.nats!.jsm, ctx.ns, loadStreamsConfig(env));
+    await prepareSchema(ctx.sql!, ctx.ns.pgSchema, loadStoreSettings(env));
+    await startSink(ctx, loadStoreSettings(env));
+    await startWorker(ctx, loadWorkerConfig(env));
+    await startApi(ctx, loadApiSettings(env));
     const base = `http://127.0.0.1:${await ctx.listen()}`;
 
+    // Subscribing to a pair no worker has registered answers 404: register it as a worker would have.
+    await iso.redis().hset(iso.ns.key(symbolsKey), 'binance:BTC-USDT', JSON.stringify({ worker: 'e2e', updatedAt: Date.now() }));
     const closedOverWs: Candle[] = [];
     ws = new WebSocket(`${base.replace('http', 'ws')}/v1/stream`);
     await new Promise((resolve, reject) => ws!.once('open', resolve).once('error', reject));

@@ -18,8 +18,9 @@ import type { Trade } from '../../schemas/trade.js';
 
 // Issue 4 acceptance, fault variants (real NATS JetStream, Redis, PostgreSQL; worker and sink as
 // child processes): duplicated input (some copies after the dedupe window), Redis flushed mid-run,
-// PostgreSQL unreachable for 30 s mid-run. Each must end identical to a clean run.
-const N = Number(process.env.TICKWORK_EO_FAULT_TRADES ?? 200_000);
+// Redis restarted with stale data, PostgreSQL unreachable for 30 s mid-run. Each must end identical to a clean run.
+// 50,000 in `npm test` (5 runs of it on a loaded 2-core CI machine); `npm run test:chaos` runs 200,000.
+const N = Number(process.env.TICKWORK_EO_FAULT_TRADES ?? 50_000);
 const SYMBOLS = 50;
 const symbols = Array.from({ length: SYMBOLS }, (_, k) => `S${k}-USDT`);
 const trades = (): Trade[] => [...syntheticTrades(N, SYMBOLS, 11)];
@@ -27,7 +28,7 @@ const trades = (): Trade[] => [...syntheticTrades(N, SYMBOLS, 11)];
 async function finish(iso: Isolated, worker: CliProcess, sink: CliProcess, opts: { ignoreSeq?: boolean } = {}) {
   await worker.waitFor(/http listening/, 60_000);
   await waitFor(`all ${N} trades applied`, async () => (await appliedSoFar(iso, symbols)) === N, 300_000);
-  await waitFor('worker checkpoint at the end of MD_TRADES', () => workerCaughtUp(iso), 60_000);
+  await waitFor('worker checkpoint at the end of MD_TRADES', () => workerCaughtUp(iso, symbols), 60_000);
   worker.child.kill('SIGTERM');
   expect(await worker.exited, worker.output().slice(-3000)).toBe(0);
   await waitFor('sink drained', () => sinkDrained(iso), 180_000);
@@ -42,6 +43,7 @@ describe(`exactly-once under faults (${N} trades, ${SYMBOLS} symbols)`, () => {
   const clean = isolated();
   const dup = isolated();
   const flushed = isolated();
+  const stale = isolated();
   const pgDown = isolated();
   let expected: Awaited<ReturnType<typeof finalResult>>;
   let expectedNoSeq: Awaited<ReturnType<typeof finalResult>>;
@@ -55,7 +57,7 @@ describe(`exactly-once under faults (${N} trades, ${SYMBOLS} symbols)`, () => {
   }, 600_000);
 
   afterAll(async () => {
-    for (const iso of [clean, dup, flushed, pgDown]) await iso.cleanup();
+    for (const iso of [clean, dup, flushed, stale, pgDown]) await iso.cleanup();
   });
 
   it('every trade published twice, some copies after the dedupe window, with 3 SIGKILLs', async () => {
@@ -77,26 +79,40 @@ describe(`exactly-once under faults (${N} trades, ${SYMBOLS} symbols)`, () => {
     expect(actual.states).toEqual(expectedNoSeq.states);
   }, 600_000);
 
-  it('Redis flushed mid-run, the worker killed right after its checkpoint outlived the snapshots', async () => {
+  it('Redis flushed mid-run, the worker killed right after: every symbol rebuilds from MD_TRADES', async () => {
     expect((await publishTrades(flushed, trades())).stored).toBe(N);
     const sink = startSink(flushed);
     let worker = startWorker(flushed);
     await waitFor('a third applied', async () => (await appliedSoFar(flushed, symbols)) > N / 3, 300_000);
     const redis = flushed.redis();
-    const checkpointKey = flushed.ns.key('checkpoint:0-1');
-    await waitFor('a checkpoint', async () => Number(await redis.get(checkpointKey)) > 0, 30_000);
-    const checkpoint = await redis.get(checkpointKey);
     const keys = await redis.keys(`${flushed.ns.key('')}*`);
     expect(keys.length).toBeGreaterThan(SYMBOLS);
     await redis.del(...keys);
-    // The worst moment: the running worker persisted its checkpoint after the flush, then died
-    // before re-snapshotting. Every symbol must rebuild what the checkpoint claims is saved.
-    await redis.set(checkpointKey, checkpoint!);
     worker.child.kill('SIGKILL');
     await worker.exited;
     worker = startWorker(flushed);
     const actual = await finish(flushed, worker, sink);
-    expect(worker.output()).toMatch(/snapshot missing: rebuilt from MD_TRADES/);
+    expect(actual.candles).toEqual(expected.candles);
+    expect(actual.states).toEqual(expected.states);
+  }, 600_000);
+
+  it('Redis restarted keeping stale data: snapshots rolled back under a worker that restarts, nothing skipped', async () => {
+    expect((await publishTrades(stale, trades())).stored).toBe(N);
+    const sink = startSink(stale);
+    let worker = startWorker(stale);
+    await waitFor('a fifth applied', async () => (await appliedSoFar(stale, symbols)) > N / 5, 300_000);
+    // A copy of every key (as a Redis restarted from an old dump would have them) ...
+    const redis = stale.redis();
+    const keys = await redis.keys(`${stale.ns.key('')}*`);
+    const copy = await Promise.all(keys.map(async (k) => [k, await redis.dumpBuffer(k)] as const));
+    // ... the worker moves on ...
+    await waitFor('three fifths applied', async () => (await appliedSoFar(stale, symbols)) > (3 * N) / 5, 300_000);
+    // ... and the old values come back while the worker restarts.
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    for (const [k, v] of copy) if (v) await redis.restore(k, 0, v, 'REPLACE');
+    worker = startWorker(stale);
+    const actual = await finish(stale, worker, sink);
     expect(actual.candles).toEqual(expected.candles);
     expect(actual.states).toEqual(expected.states);
   }, 600_000);

@@ -1,10 +1,10 @@
-import { ensureMarketStreams, StreamsEnv } from '../../actors/streams.js';
-import { loadEnv } from '../../runtime/config.js';
-import { PipelinedPublisher } from '../../runtime/publisher.js';
+import { execFileSync } from 'node:child_process';
+import { ensureMarketStreams, loadStreamsConfig } from '../../app/streams.js';
+import { PipelinedPublisher } from '../../runtime/nats/index.js';
 import { tradeSubject, STREAMS } from '../../schemas/subjects.js';
 import { stateKey, type LiveState } from '../../schemas/state.js';
 import { tradeMsgId, type Trade } from '../../schemas/trade.js';
-import { spawnCli, type CliProcess, type Isolated } from '../harness.js';
+import { repoRoot, spawnCli, type CliProcess, type Isolated } from '../harness.js';
 
 /** Deterministic synthetic market: `n` trades over `symbols` symbols, numeric increasing ids per symbol. */
 export function* syntheticTrades(n: number, symbols: number, seed = 7): Generator<Trade> {
@@ -38,7 +38,7 @@ export function* syntheticTrades(n: number, symbols: number, seed = 7): Generato
 /** Publishes trades as feeds do (subject, Nats-Msg-Id, pipelined, every one acknowledged). */
 export async function publishTrades(iso: Isolated, trades: Iterable<Trade>): Promise<{ stored: number; duplicates: number }> {
   const nats = await iso.nats();
-  await ensureMarketStreams(nats.jsm, iso.ns, loadEnv(StreamsEnv, iso.env));
+  await ensureMarketStreams(nats.jsm, iso.ns, loadStreamsConfig(iso.env));
   const pub = new PipelinedPublisher(nats, { maxInFlight: 4096 });
   let stored = 0;
   let duplicates = 0;
@@ -62,6 +62,8 @@ export const WORKER_ENV = {
   TICKWORK_TIMEFRAMES: '1m,5m,1h',
   TICKWORK_SNAPSHOT_EVERY_TRADES: '2000',
   TICKWORK_SNAPSHOT_EVERY_MS: '300',
+  // A SIGKILLed worker's symbols are taken over by its successor after the lease TTL.
+  TICKWORK_LEASE_TTL_MS: '3000',
   LOG_LEVEL: 'info',
 };
 
@@ -69,8 +71,13 @@ export function startWorker(iso: Isolated, extra: NodeJS.ProcessEnv = {}): CliPr
   return spawnCli(['worker'], { ...iso.env, ...WORKER_ENV, HTTP_PORT: '0', ...extra });
 }
 
+/** `tickwork migrate` (the schema owner's step the sink no longer does), then `tickwork sink`. */
 export function startSink(iso: Isolated, extra: NodeJS.ProcessEnv = {}): CliProcess {
-  return spawnCli(['sink'], { ...iso.env, ...WORKER_ENV, HTTP_PORT: '0', ...extra });
+  const env = { ...iso.env, ...WORKER_ENV, HTTP_PORT: '0', ...extra };
+  // migrate goes straight to the servers: execFileSync blocks this process, so a TcpProxy it runs
+  // (the PostgreSQL-down test's) could not pass the connection on.
+  execFileSync(process.execPath, ['bin/tickwork.js', 'migrate'], { cwd: repoRoot, env: { ...iso.env, ...WORKER_ENV }, stdio: 'pipe' });
+  return spawnCli(['sink'], env);
 }
 
 /** Sum of tradesApplied over the given symbols' live states. */
@@ -129,10 +136,15 @@ export async function killRepeatedly(iso: Isolated, kills: number, opts: { minMs
   return worker;
 }
 
-/** The worker has dispatched and snapshotted everything in MD_TRADES (its checkpoint is the stream's last sequence). */
-export async function workerCaughtUp(iso: Isolated): Promise<boolean> {
+/** Every symbol's snapshot holds its subject's last trade (a restart would read nothing again). */
+export async function workerCaughtUp(iso: Isolated, symbols: string[]): Promise<boolean> {
   const nats = await iso.nats();
-  const info = await nats.jsm.streams.info(iso.ns.stream(STREAMS.trades));
-  const cp = await iso.redis().get(iso.ns.key('checkpoint:0-1'));
-  return cp !== null && Number(cp) === info.state.last_seq;
+  const stream = iso.ns.stream(STREAMS.trades);
+  const snaps = await iso.redis().mget(...symbols.map((s) => iso.ns.key(`snap:binance:${s}`)));
+  for (let i = 0; i < symbols.length; i++) {
+    const last = await nats.jsm.streams.getMessage(stream, { last_by_subj: iso.ns.subject(tradeSubject('binance', symbols[i]!)) });
+    const snap = snaps[i] ? (JSON.parse(snaps[i]!) as { seq: number }) : null;
+    if (last !== null && (snap === null || snap.seq < last.seq)) return false;
+  }
+  return true;
 }

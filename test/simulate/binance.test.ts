@@ -46,7 +46,7 @@ const DEC8 = /^\d+\.\d{8}$/;
 describe('binance simulator: streams', () => {
   it('acks SUBSCRIBE and sends only the subscribed streams, enveloped on /stream', async () => {
     const s = await sim();
-    const c = await client(`${s.wsUrl}/stream`);
+    const c = await client(`${s.origin}/stream`);
     c.send({ method: 'SUBSCRIBE', params: ['btcusdt@aggTrade', 'btcusdt@bookTicker'], id: 7 });
     await until(() => c.frames.length > 60, 3000, 'frames');
     const [ack, ...rest] = c.json() as Array<{ stream: string; data: Record<string, unknown> }>;
@@ -96,9 +96,9 @@ describe('binance simulator: streams', () => {
 
   it('serves raw payloads on /ws and URL-named streams on /stream?streams=', async () => {
     const s = await sim();
-    const raw = await client(`${s.wsUrl}/ws`);
+    const raw = await client(`${s.origin}/ws`);
     raw.send({ method: 'SUBSCRIBE', params: ['ethusdt@trade'], id: 1 });
-    const url = await client(`${s.wsUrl}/stream?streams=btcusdt@trade/ethusdt@aggTrade`);
+    const url = await client(`${s.origin}/stream?streams=btcusdt@trade/ethusdt@aggTrade`);
     await until(() => raw.frames.length > 5 && url.frames.length > 10, 3000, 'frames');
     const [ack, ...trades] = raw.json() as Array<Record<string, unknown>>;
     expect(ack).toEqual({ result: null, id: 1 });
@@ -113,7 +113,7 @@ describe('binance simulator: streams', () => {
 
   it('answers bad requests with Binance error frames', async () => {
     const s = await sim();
-    const c = await client(`${s.wsUrl}/ws`);
+    const c = await client(`${s.origin}/ws`);
     c.send('{"method":');
     c.send({ method: 'FOO', id: 3 });
     c.send({ method: 'SUBSCRIBE', params: ['not a stream'], id: 4 });
@@ -129,10 +129,10 @@ describe('binance simulator: streams', () => {
 
   it('pings every interval and cuts a client that does not pong', async () => {
     const s = await sim({ pingIntervalMs: 100, pongTimeoutMs: 250 });
-    const good = await client(`${s.wsUrl}/ws`);
+    const good = await client(`${s.origin}/ws`);
     let pings = 0;
     good.ws.on('ping', () => pings++);
-    const mute = await connect(`${s.wsUrl}/ws`, { autoPong: false });
+    const mute = await connect(`${s.origin}/ws`, { autoPong: false });
     clients.push(mute);
     const closed = await Promise.race([mute.closed, sleep(2000).then(() => null)]);
     expect(closed?.code).toBe(1006);
@@ -145,7 +145,7 @@ describe('binance simulator: streams', () => {
 describe('binance simulator: connection lifetime', () => {
   it('closes a connection at the maximum lifetime (24 h on Binance), as a normal close', async () => {
     const s = await sim({ maxConnectionMs: 200 });
-    const c = await client(`${s.wsUrl}/ws`);
+    const c = await client(`${s.origin}/ws`);
     const closed = await Promise.race([c.closed, sleep(2000).then(() => null)]);
     expect(closed).toEqual({ code: 1000, reason: 'connection lifetime reached' });
     expect(s.stats().expiredConnections).toBe(1);
@@ -155,16 +155,16 @@ describe('binance simulator: connection lifetime', () => {
 describe('binance simulator: REST backfill', () => {
   it('aggTrades and historicalTrades return every trade generated, identical to the WS frames, including trades made while a client was dropped', async () => {
     const s = await sim({ synthetic: { symbols: ['BTC-USDT'], tradesPerSec: 300, seed: 11, burstiness: 0.5 } });
-    const c1 = await client(`${s.wsUrl}/ws`);
+    const c1 = await client(`${s.origin}/ws`);
     c1.send({ method: 'SUBSCRIBE', params: ['btcusdt@aggTrade'], id: 1 });
     await until(() => c1.frames.length > 20, 3000, 'frames before the drop');
 
     expect((await control(s.controlUrl, 'misbehave', { kind: 'drop-all', durationMs: 300 })).status).toBe(200);
     const closed = await c1.closed;
     expect(closed.code).toBe(1006); // TCP cut, no close frame
-    expect(await upgradeStatus(`${s.wsUrl}/ws`)).toBe(0); // outage: refused at the socket
+    expect(await upgradeStatus(`${s.origin}/ws`)).toBe(0); // outage: refused at the socket
     await sleep(350);
-    const c2 = await client(`${s.wsUrl}/ws`);
+    const c2 = await client(`${s.origin}/ws`);
     c2.send({ method: 'SUBSCRIBE', params: ['btcusdt@aggTrade'], id: 1 });
     await until(() => c2.frames.length > 20, 3000, 'frames after the reconnect');
     expect((await control(s.controlUrl, 'pause')).status).toBe(200);
@@ -237,9 +237,9 @@ describe('binance simulator: REST backfill', () => {
 describe('binance simulator: limits', () => {
   it('disconnects a connection that sends more than 5 messages per second, and counts it', async () => {
     const s = await sim();
-    const polite = await client(`${s.wsUrl}/ws`);
+    const polite = await client(`${s.origin}/ws`);
     for (let i = 1; i <= 5; i++) polite.send({ method: 'LIST_SUBSCRIPTIONS', id: i });
-    const greedy = await client(`${s.wsUrl}/ws`);
+    const greedy = await client(`${s.origin}/ws`);
     for (let i = 1; i <= 6; i++) greedy.send({ method: 'LIST_SUBSCRIPTIONS', id: i });
     const closed = await greedy.closed;
     expect(closed.code).toBe(1008);
@@ -254,7 +254,7 @@ describe('binance simulator: limits', () => {
   it('answers connection attempts over the limit with 429, then bans the IP with 418', async () => {
     const s = await sim({ limits: { connect: { limit: 3, windowMs: 60_000 }, connectBanAfter: 2, banMs: 60_000 } });
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push(await upgradeStatus(`${s.wsUrl}/ws`));
+    for (let i = 0; i < 7; i++) statuses.push(await upgradeStatus(`${s.origin}/ws`));
     expect(statuses).toEqual([101, 101, 101, 429, 429, 429, 418]);
     const st = s.stats();
     expect(st.violations).toEqual({ 'connect-rate': 3 });
@@ -265,7 +265,7 @@ describe('binance simulator: limits', () => {
 
   it('refuses subscriptions beyond the stream limit, and REST beyond the weight limit', async () => {
     const s = await sim({ limits: { maxStreams: 3, restWeightPerMin: 10 } });
-    const c = await client(`${s.wsUrl}/ws`);
+    const c = await client(`${s.origin}/ws`);
     c.send({ method: 'SUBSCRIBE', params: ['btcusdt@trade', 'btcusdt@aggTrade', 'ethusdt@trade', 'ethusdt@aggTrade'], id: 5 });
     c.send({ method: 'LIST_SUBSCRIPTIONS', id: 6 });
     await until(() => c.frames.length >= 2, 2000, 'answers');
@@ -273,7 +273,7 @@ describe('binance simulator: limits', () => {
       { code: 2, msg: 'Invalid request: too many streams (max 1024 per connection)', id: 5 },
       { result: [], id: 6 },
     ]);
-    expect(await upgradeStatus(`${s.wsUrl}/stream?streams=a@trade/b@trade/c@trade/d@trade`)).toBe(400);
+    expect(await upgradeStatus(`${s.origin}/stream?streams=a@trade/b@trade/c@trade/d@trade`)).toBe(400);
 
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await fetch(`${s.restUrl}/api/v3/aggTrades?symbol=BTCUSDT&limit=1`)).status);
@@ -285,7 +285,7 @@ describe('binance simulator: limits', () => {
 describe('binance-us simulator', () => {
   it('speaks the same protocol', async () => {
     const s = await sim({ venue: 'binance-us' });
-    const c = await client(`${s.wsUrl}/stream?streams=btcusdt@aggTrade`);
+    const c = await client(`${s.origin}/stream?streams=btcusdt@aggTrade`);
     await until(() => c.frames.length > 3, 3000, 'frames');
     expect((c.json()[0] as { stream: string; data: { e: string } }).data.e).toBe('aggTrade');
     expect(s.stats().venue).toBe('binance-us');

@@ -3,7 +3,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SimStats } from '../../simulate/index.js';
+import type { FeedSupervisor } from '../../actors/feed/supervisor.js';
+import { VENUE_IDS } from '../../venues/index.js';
+import { startFeed, streamCount, waitUntil } from '../actors/feed/helpers.js';
+import { isolated, spawnCli } from '../harness.js';
 import { connect, control, until } from './ws-client.js';
+
+const iso = isolated();
 
 /** `tickwork simulate` as a separate process: one JSON line with the URLs, then SIGTERM → exit 0. */
 
@@ -46,7 +52,26 @@ describe('tickwork simulate (CLI)', () => {
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).not.toBe(0);
-    expect(err).toMatch(/venue must be one of binance, binance-us, bybit, coinbase, kraken, okx/);
+    expect(code).toBe(2);
+    expect(err).toMatch(new RegExp(`--venue <venue>.*'mtgox'.*${VENUE_IDS.join(', ')}`));
   }, 30_000);
+
+  it('prints the URL a feed takes as <VENUE>_WS_URL as it is: a Binance feed pointed there stores trades', async () => {
+    const sim = spawnCli(['simulate', '--venue', 'binance', '--rate', '100'], { ...iso.env, LOG_LEVEL: 'warn' });
+    let feed: FeedSupervisor | null = null;
+    try {
+      const ready = JSON.parse(await sim.waitFor(/"event":"simulate.ready"/)) as { wsUrl: string; restUrl: string; port: number; env: Record<string, string> };
+      expect(ready.wsUrl).toBe(`ws://127.0.0.1:${ready.port}/stream`);
+      expect(ready.env).toEqual({ BINANCE_WS_URL: ready.wsUrl, BINANCE_REST_URL: ready.restUrl });
+      feed = await startFeed(iso, 'binance', ['BTC-USDT'], { BINANCE_WS_URL: ready.wsUrl });
+      const nats = await iso.nats();
+      await waitUntil(async () => (await streamCount(nats, iso.ns.stream('MD_TRADES'))) > 0, 20_000, 'a trade in MD_TRADES');
+      expect(feed.stats.dlq).toBe(0);
+    } finally {
+      await feed?.stop();
+      sim.child.kill('SIGTERM');
+      await iso.cleanup();
+    }
+    expect(await sim.exited).toBe(0);
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readRecording, recordingsDir } from '../../runtime/recording.js';
-import { startSimulator, type Simulator, type SimVenue } from '../../simulate/index.js';
+import { startSimulator, type Simulator } from '../../simulate/index.js';
 import { connect, sleep, until, type TestClient } from './ws-client.js';
 
 /**
@@ -29,7 +29,7 @@ async function receivedFrames(file: string): Promise<string[]> {
 }
 
 // How a client of each venue asks for data: a URL (no ack) or one subscribe message (`acks` answers).
-const cases: Array<{ file: string; venue: SimVenue; path: string; subscribe?: unknown; acks: number }> = [
+const cases: Array<{ file: string; venue: string; path: string; subscribe?: unknown; acks: number }> = [
   { file: 'BINANCE.ws.1.0', venue: 'binance', path: '/stream?streams=nknusdt@aggTrade/nknusdt@bookTicker', acks: 0 },
   { file: 'BINANCE_US.ws.1.0', venue: 'binance-us', path: '/ws', subscribe: { method: 'SUBSCRIBE', params: ['crvusdt@aggTrade'], id: 1 }, acks: 1 },
   { file: 'BYBIT.ws.25.0', venue: 'bybit', path: '', subscribe: { op: 'subscribe', args: ['publicTrade.BCHUSDT', 'orderbook.1.BCHUSDT'] }, acks: 1 },
@@ -45,7 +45,7 @@ describe('recording replay', () => {
       expect(expected.length).toBeGreaterThan(200);
       const s = await startSimulator({ venue: k.venue, recording: join(dir, k.file), speed: Infinity });
       sims.push(s);
-      const c = await connect(s.wsUrl + k.path);
+      const c = await connect(s.origin + k.path);
       clients.push(c);
       await sleep(30);
       // Nothing is replayed before the client asks for data.
@@ -71,12 +71,12 @@ describe('recording replay', () => {
     const expected = await receivedFrames('BINANCE.ws.1.0');
     const s = await startSimulator({ venue: 'binance', recording: join(dir, 'BINANCE.ws.1.0'), speed: 20, replayStart: 'connect' });
     sims.push(s);
-    const a = await connect(`${s.wsUrl}/ws`);
+    const a = await connect(`${s.origin}/ws`);
     clients.push(a);
     await sleep(300);
     expect(a.frames.length).toBeGreaterThan(0);
     expect(a.frames.length).toBeLessThan(expected.length * 0.6);
-    const b = await connect(`${s.wsUrl}/ws`);
+    const b = await connect(`${s.origin}/ws`);
     clients.push(b);
     await until(() => a.frames.length === expected.length && b.frames.length === expected.length, 4000, 'both replays');
     expect(b.texts()).toEqual(expected);

@@ -80,6 +80,30 @@ describe('CandleStore.upsert (PostgreSQL)', () => {
     expect(second?.trades).toBe(7);
   });
 
+  it('revisions order versions before trades: a forged 1e9-trade version replaces no revised row and blocks none, in a batch or across calls', async () => {
+    const real = { ...candle({ symbol: 'RV-USDT', openTime: t0 }), revision: 40 };
+    const forged = candle({ symbol: 'RV-USDT', openTime: t0, trades: 1e9, lastTradeId: '999' }); // no revision: 0
+    // Real first, forged later (and at the real one's revision, but fewer trades than a later correction).
+    await store.upsert([real]);
+    expect(await store.upsert([forged])).toBe(0);
+    // Forged first, real later.
+    await store.upsert([{ ...forged, openTime: t0 + 60_000, closeTime: t0 + 120_000 - 1 }]);
+    await store.upsert([{ ...real, openTime: t0 + 60_000, closeTime: t0 + 120_000 - 1 }]);
+    // Both in one batch, either order.
+    await store.upsert([{ ...forged, openTime: t0 + 120_000, closeTime: t0 + 180_000 - 1 }, { ...real, openTime: t0 + 120_000, closeTime: t0 + 180_000 - 1 }]);
+    await store.upsert([{ ...real, openTime: t0 + 180_000, closeTime: t0 + 240_000 - 1 }, { ...forged, openTime: t0 + 180_000, closeTime: t0 + 240_000 - 1 }]);
+    const rows = await store.query({ venue: 'binance', symbol: 'RV-USDT', tf: '1m', limit: 10 });
+    expect(rows.map((r) => r.trades)).toEqual([3, 3, 3, 3]);
+    // A correction carries a higher revision and wins even with fewer trades than the stored version; an older revision never does.
+    const correction = { ...real, trades: 2, lastTradeId: '2', revision: 41 };
+    expect(await store.upsert([correction])).toBe(1);
+    expect(await store.upsert([{ ...real, trades: 50, revision: 40 }])).toBe(0);
+    const [first] = await store.query({ venue: 'binance', symbol: 'RV-USDT', tf: '1m', limit: 1 });
+    expect(first?.trades).toBe(2);
+    const [r] = await iso.sql().unsafe<{ revision: string }[]>(`select revision::text from "${schema}".candles where symbol = 'RV-USDT' order by open_time limit 1`);
+    expect(r?.revision).toBe('41');
+  });
+
   it('the open candle becoming closed (same trades) is written; closed is never reopened', async () => {
     const open = candle({ symbol: 'OC-USDT', openTime: t0, closed: false });
     await store.upsert([open]);

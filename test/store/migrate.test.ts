@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectPg } from '../../runtime/pg.js';
-import { appliedMigrations, migrate } from '../../store/migrate.js';
+import { appliedMigrations, knownMigrations, migrate } from '../../store/migrate.js';
 import { isolated, spawnCli } from '../harness.js';
 
 // Real PostgreSQL at DATABASE_URL; this file works in its own schema tw_<id>, dropped at the end.
@@ -14,10 +14,14 @@ describe('migrate (PostgreSQL)', () => {
   it('applies every migration once into the namespace schema, and is a no-op the second time', async () => {
     const sql = iso.sql();
     const first = await migrate(sql, schema);
-    expect(first.applied.map((m) => m.id)).toEqual([1, 2]);
+    // Every folder of migrations/, in order, without gaps.
+    const known = knownMigrations();
+    expect(known.map((m) => m.id)).toEqual(known.map((_, i) => i + 1));
+    expect(known.slice(0, 3).map((m) => m.name)).toEqual(['candles', 'arbitrage', 'candle_revision']);
+    expect(first.applied).toEqual(known);
     const second = await migrate(sql, schema);
     expect(second.applied).toEqual([]);
-    expect((await appliedMigrations(sql, schema)).map((m) => m.name)).toEqual(['candles', 'arbitrage']);
+    expect((await appliedMigrations(sql, schema)).map((m) => m.name)).toEqual(known.map((m) => m.name));
 
     const tables = await sql<{ relname: string }[]>`
       select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -37,8 +41,9 @@ describe('migrate (PostgreSQL)', () => {
     try {
       const [ra, rb] = await Promise.all([migrate(a, fresh), migrate(b, fresh)]);
       // Exactly one of them applied the migrations; the other waited on the lock and found none.
-      expect([ra.applied.length, rb.applied.length].sort()).toEqual([0, 2]);
-      expect(await appliedMigrations(a, fresh)).toHaveLength(2);
+      const n = knownMigrations().length;
+      expect([ra.applied.length, rb.applied.length].sort()).toEqual([0, n]);
+      expect(await appliedMigrations(a, fresh)).toHaveLength(n);
     } finally {
       await a.unsafe(`drop schema if exists "${fresh}" cascade`);
       await Promise.all([a.end({ timeout: 5 }), b.end({ timeout: 5 })]);

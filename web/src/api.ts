@@ -1,8 +1,10 @@
 import type { Candle } from '../../schemas/candle.js';
 import type { Trade } from '../../schemas/trade.js';
 import type { ArbitrageRecord } from '../../store/arbitrage.js';
+import type { BookSnap } from '../../schemas/book.js';
+import type { DerivTicker, FundingResponse } from '../../schemas/deriv.js';
 
-export type { Candle, Trade, ArbitrageRecord };
+export type { Candle, Trade, ArbitrageRecord, BookSnap, DerivTicker, FundingResponse };
 export type {
   ArbitrageResponse,
   CandlesResponse,
@@ -31,13 +33,18 @@ export type StreamFrame =
   | { type: 'candle'; data: Candle }
   | { type: 'trade'; data: Trade }
   | { type: 'arb'; data: ArbitrageRecord }
-  | { type: 'subscribed' | 'unsubscribed'; venue: string; symbol: string; tf: string }
+  | { type: 'book'; data: BookSnap }
+  | { type: 'subscribed' | 'unsubscribed'; venue: string; symbol: string; tf?: string; channel?: string }
   | { type: 'dropped'; count: number }
   | { type: 'error'; error: string; field?: string; message: string };
 
+/** Levels per side of the depth ladder (the `book` channel's depth). */
+export const LADDER_DEPTH = 10;
+
 /**
- * `/v1/stream` with reconnects: the current selection is re-subscribed after every (re)connect,
- * and `onReconnect` lets the page refetch what it missed while disconnected.
+ * `/v1/stream` with reconnects: the current selection (its candles, trades, arbitrage episodes and
+ * its venue's top-N book) is re-subscribed after every (re)connect, and `onReconnect` lets the page
+ * refetch what it missed while disconnected.
  */
 export class LiveStream {
   private ws: WebSocket | null = null;
@@ -53,9 +60,17 @@ export class LiveStream {
   }
 
   select(sel: Selection): void {
-    if (this.current && this.ws?.readyState === WebSocket.OPEN) this.send({ op: 'unsubscribe', ...this.current });
+    if (this.current && this.ws?.readyState === WebSocket.OPEN) {
+      this.send({ op: 'unsubscribe', ...this.current });
+      this.send({ op: 'unsubscribe', channel: 'book', venue: this.current.venue, symbol: this.current.symbol });
+    }
     this.current = sel;
-    if (this.ws?.readyState === WebSocket.OPEN) this.send({ op: 'subscribe', ...sel, trades: true, arb: true });
+    if (this.ws?.readyState === WebSocket.OPEN) this.subscribe(sel);
+  }
+
+  private subscribe(sel: Selection): void {
+    this.send({ op: 'subscribe', ...sel, trades: true, arb: true });
+    this.send({ op: 'subscribe', channel: 'book', venue: sel.venue, symbol: sel.symbol, depth: LADDER_DEPTH });
   }
 
   private connect(): void {
@@ -67,7 +82,7 @@ export class LiveStream {
       const reconnected = this.attempt > 0;
       this.attempt = 0;
       this.onStatus('live');
-      if (this.current) this.send({ op: 'subscribe', ...this.current, trades: true, arb: true });
+      if (this.current) this.subscribe(this.current);
       if (reconnected) this.onReconnect();
     };
     ws.onmessage = (ev) => {

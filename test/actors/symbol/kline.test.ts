@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../../actors/symbol/config.js';
-import { runWorker } from '../../../cli/commands/worker.js';
+import { ensureMarketStreams, loadStreamsConfig } from '../../../app/streams.js';
+import { startWorker } from '../../../app/worker.js';
 import { startProcess, type ProcessContext } from '../../../runtime/process.js';
 import { readRecording, recordingsDir } from '../../../runtime/recording.js';
 import { stateKey, type LiveState } from '../../../schemas/state.js';
@@ -43,7 +44,8 @@ describe('replay of the Binance.US recording reproduces the exchange kline_1m (r
 
     const env = { ...iso.env, TICKWORK_STATE_FLUSH_MS: '0' };
     ctx = await startProcess({ role: 'kline-test', needs: ['nats', 'redis'], env, httpPort: 0, installSignalHandlers: false });
-    await runWorker(ctx, loadWorkerConfig(env));
+    await ensureMarketStreams(ctx.nats!.jsm, ctx.ns, loadStreamsConfig(env));
+    await startWorker(ctx, loadWorkerConfig(env));
     const redis = iso.redis();
     for (const k of comparable) {
       const symbol = k.s.replace(/(BUSD|USDT|USD)$/, '-$1');

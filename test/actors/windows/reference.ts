@@ -65,6 +65,12 @@ export function refPriceAt(price: string, d: number): string {
   return d >= S ? fmt(u * TEN ** BigInt(d - S), d) : fmt(roundHalfUp(u, TEN ** BigInt(S - d)), d);
 }
 
+/** Ties in time are ordered by trade id: numerically for numerals, else shorter first, then by character. */
+function tradeIdOrder(a: string, b: string): number {
+  if (/^[1-9][0-9]*$/.test(a) && /^[1-9][0-9]*$/.test(b)) return BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0;
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 // ---- bars ----
 
 interface BarList {
@@ -167,13 +173,13 @@ export function reference(cfg: RefConfig, events: readonly RefEvent[]): RefResul
   const inSession = (ts: number) => sessions === null || sessions.some((s) => ts >= s.open && ts < s.close);
   const barLists = new Map(cfg.timeframes.map((tf) => [tf, sessions ? sessionBars(sessions, TF_MS[tf]) : utcBars(TF_MS[tf])]));
   const firstIdx = new Map<Tf, number>();
-  const applied = new Map<Tf, Map<number, { t: RefTrade; k: number }[]>>(cfg.timeframes.map((tf) => [tf, new Map()]));
+  const applied = new Map<Tf, Map<number, RefTrade[]>>(cfg.timeframes.map((tf) => [tf, new Map()]));
   const vwapTrades: RefTrade[] = [];
   const vwaps: Record<string, string | null>[] = [];
   const D = cfg.pricePrecision + 4;
   let W = -Infinity;
 
-  events.forEach((e, k) => {
+  events.forEach((e) => {
     if (e.kind === 'advance') W = Math.max(W, e.ts);
     else {
       const t = e.trade;
@@ -183,12 +189,14 @@ export function reference(cfg: RefConfig, events: readonly RefEvent[]): RefResul
         for (const tf of cfg.timeframes) {
           const bars = barLists.get(tf)!;
           const idx = bars.indexOf(t.ts)!;
+          // A timeframe's first trade opens its first bar; later ones count while their bar is
+          // within the history of the open bar, also before the first bar (which moves back).
           const first = firstIdx.get(tf);
-          if (first === undefined) firstIdx.set(tf, idx);
-          else if (idx < first || idx < bars.firstEndingAfter(W) - cfg.historySize) continue;
+          if (first !== undefined && idx < bars.firstEndingAfter(W) - cfg.historySize) continue;
+          if (first === undefined || idx < first) firstIdx.set(tf, idx);
           const m = applied.get(tf)!;
           if (!m.has(idx)) m.set(idx, []);
-          m.get(idx)!.push({ t, k });
+          m.get(idx)!.push(t);
         }
       }
     }
@@ -220,7 +228,7 @@ export function reference(cfg: RefConfig, events: readonly RefEvent[]): RefResul
     for (let i = first; i <= openIdx; i++) {
       const closed = i < openIdx;
       if (!closed && bars.start(i) > W) break; // next bar not begun (between sessions)
-      const ts = [...(applied.get(tf)!.get(i) ?? [])].sort((a, b) => a.t.ts - b.t.ts || a.k - b.k).map((x) => x.t);
+      const ts = [...(applied.get(tf)!.get(i) ?? [])].sort((a, b) => a.ts - b.ts || tradeIdOrder(a.id, b.id));
       let c: Candle;
       const base = { venue: cfg.venue, symbol: cfg.symbol, tf, openTime: bars.start(i), closeTime: bars.end(i) - 1, closed };
       if (ts.length === 0) {

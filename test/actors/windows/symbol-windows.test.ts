@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SessionCalendar, SymbolWindows, WindowsError, type Bar, type SessionConfig, type WindowTrade, type WindowsConfig } from '../../../actors/windows/index.js';
+import { SeriesState, SessionCalendar, SymbolWindows, WindowsError, type Bar, type SessionConfig, type WindowTrade, type WindowsConfig } from '../../../actors/windows/index.js';
 import type { Candle } from '../../../schemas/candle.js';
 import { DecimalError } from '../../../runtime/decimal.js';
 
 const T0 = Date.UTC(2024, 0, 2, 10, 0, 0);
 const M = 60_000;
 let nextId = 1;
-function trade(ts: number, price: string, qty: string, side: 'buy' | 'sell' = 'buy', count?: number): WindowTrade {
-  const t: WindowTrade = { id: String(nextId++), price, qty, side, ts };
+function trade(ts: number, price: string, qty: string, side: 'buy' | 'sell' = 'buy', count?: number, id = String(nextId++)): WindowTrade {
+  const t: WindowTrade = { id, price, qty, side, ts };
   if (count !== undefined) t.count = count;
   return t;
 }
@@ -62,13 +62,51 @@ describe('SymbolWindows candles', () => {
     expect(windows({ pricePrecision: 8 }).vwaps()).toEqual({ '1m': null });
   });
 
-  it('orders open/close by trade time (ties: arrival), not arrival alone', () => {
+  it('orders open/close and first/last trade ids by (trade time, trade id), never by arrival', () => {
     const w = windows();
-    w.apply(trade(T0 + 30_000, '100', '1')); // id 1
-    w.apply(trade(T0 + 10_000, '90', '1')); // id 2, earlier
-    w.apply(trade(T0 + 30_000, '95', '1')); // id 3, same time as 1, arrives later
+    w.apply(trade(T0 + 30_000, '100', '1', 'buy', undefined, '9'));
+    w.apply(trade(T0 + 10_000, '90', '1', 'buy', undefined, '12')); // earlier
+    w.apply(trade(T0 + 30_000, '95', '1', 'buy', undefined, '10')); // same time as 9, higher id
+    w.apply(trade(T0 + 30_000, '97', '1', 'buy', undefined, '8')); // same time, lower id: not the close
+    w.apply(trade(T0 + 10_000, '91', '1', 'buy', undefined, '11')); // same time as 12, lower id: the open
     const c = w.openCandles()[0]!;
-    expect([c.open, c.close, c.firstTradeId, c.lastTradeId, c.low, c.high]).toEqual(['90', '95', '2', '3', '90', '100']);
+    expect([c.open, c.close, c.firstTradeId, c.lastTradeId, c.low, c.high]).toEqual(['91', '95', '11', '10', '90', '100']);
+    expect(w.lastTrade!.id).toBe('10'); // latest by (ts, id), not the last to arrive
+  });
+
+  it('gives the same candles and VWAPs for every arrival order of the same trades (ties in time included)', () => {
+    const ts = [T0 + 59_000, T0 + 59_000, T0 + M + 1, T0 + M + 1, T0 + 2 * M, T0 + 30_000, T0 + 30_000];
+    const base = ts.map((t, i) => trade(t, String(100 + i), `${i + 1}.5`, i % 2 ? 'buy' : 'sell', undefined, String(50 - i)));
+    const run = (order: number[]) => {
+      const w = windows({ timeframes: ['1m', '1h'], vwapWindows: ['1m', '5m'], historySize: 4 });
+      for (const i of order) w.apply(base[i]!);
+      const last = new Map<string, unknown>();
+      for (const c of [...w.drainClosed(), ...w.openCandles()]) last.set(`${c.tf}:${c.openTime}`, c);
+      return { candles: [...last.entries()].sort(), vwaps: w.vwaps(), lastTrade: w.lastTrade };
+    };
+    const want = run([0, 1, 2, 3, 4, 5, 6].sort((a, b) => base[a]!.ts - base[b]!.ts || Number(base[a]!.id) - Number(base[b]!.id)));
+    for (const order of [[6, 5, 4, 3, 2, 1, 0], [4, 0, 6, 2, 1, 5, 3], [1, 0, 3, 2, 5, 6, 4], [2, 4, 3, 0, 1, 6, 5]]) expect(run(order)).toEqual(want);
+  });
+
+  it('writes an extreme reached by equal prices written differently the same way in every arrival order', () => {
+    // 0.0001 and 0.00010 are one price: the text with more fraction digits wins, whether the
+    // trades arrive in order, reversed, or the second lands as a correction of a closed bar.
+    const base = [trade(T0 + 1_000, '1', '1'), trade(T0 + 2_000, '0.0001', '1'), trade(T0 + 3_000, '0.00010', '1'), trade(T0 + 4_000, '1.000', '1'), trade(T0 + 5_000, '0.5', '1')];
+    const run = (order: number[], closeFirst: boolean) => {
+      const w = windows({ timeframes: ['1s', '1m', '5m'], historySize: 100 });
+      for (const i of order) {
+        w.apply(base[i]!);
+        if (closeFirst) w.advance(T0 + 10_000); // later trades become corrections of closed 1s bars
+      }
+      const last = new Map<string, Candle>();
+      for (const c of [...w.drainClosed(), ...w.openCandles()]) last.set(`${c.tf}:${c.openTime}`, c);
+      return ['1m', '5m'].map((tf) => last.get(`${tf}:${T0}`)!).map((c) => [c.high, c.low]);
+    };
+    for (const closeFirst of [false, true]) {
+      for (const order of [[0, 1, 2, 3, 4], [0, 2, 1, 4, 3], [3, 4, 2, 1, 0], [2, 0, 3, 1, 4]]) {
+        expect(run(order, closeFirst), `order ${order.join(',')}${closeFirst ? ' (corrections)' : ''}`).toEqual([['1.000', '0.00010'], ['1.000', '0.00010']]);
+      }
+    }
   });
 
   it('updates high/low of larger bars when the smallest open bar is empty', () => {
@@ -139,7 +177,7 @@ describe('SymbolWindows candles', () => {
     expect(w.openCandles()[0]!.close).toBe('99');
   });
 
-  it('drops late trades older than the kept history or the first bar, and counts them', () => {
+  it('drops late trades older than the kept history, and counts them', () => {
     const w = windows({ historySize: 2, timeframes: ['1m', '1h'] });
     w.apply(trade(T0 + 10_000, '100', '1'));
     w.apply(trade(T0 + 5 * M + 1, '100', '1')); // closes T0 … T0+4m; history keeps +3m, +4m
@@ -150,9 +188,28 @@ describe('SymbolWindows candles', () => {
     expect(w.openCandles().find((c) => c.tf === '1h')!.trades).toBe(3);
     w.apply(trade(T0 + 3 * M + 5_000, '100', '1')); // still in history
     expect(pick(w.drainClosed(), (c) => [c.tf, c.openTime, c.trades])).toEqual([['1m', T0 + 3 * M, 1]]);
-    w.apply(trade(T0 - M, '100', '1')); // before the first bar of both timeframes
+    w.apply(trade(T0 - 3 * 3_600_000, '100', '1')); // before the first bar; 1m: history full, 1h: three bars back, room for two
     expect(w.drainClosed()).toEqual([]);
     expect(w.stats.droppedLate).toBe(2);
+  });
+
+  it('creates the bars back to a trade older than the first bar while the history has room', () => {
+    const w = windows({ historySize: 3, timeframes: ['1m'] });
+    w.apply(trade(T0 + 10_000, '100', '1')); // id 1: first bar T0, open
+    w.apply(trade(T0 - 2 * M + 5_000, '98', '2', 'sell')); // id 2: two bars before it
+    const out = w.drainClosed();
+    expect(pick(out, (c) => [c.openTime, c.open, c.close, c.trades, c.volume, c.firstTradeId])).toEqual([
+      [T0 - 2 * M, '98', '98', 1, '2', '2'],
+      [T0 - M, '98', '98', 0, '0', null], // gap bar carrying the new bar's close
+    ]);
+    expect(w.stats).toMatchObject({ late: 1, corrections: 2, droppedLate: 0 });
+    w.apply(trade(T0 - 4 * M, '97', '1')); // id 3: needs two more closed bars, the history holds one more
+    expect(w.drainClosed()).toEqual([]);
+    expect(w.stats.droppedLate).toBe(1);
+    w.apply(trade(T0 - M + 1, '99', '1')); // id 4: into the created gap bar
+    expect(pick(w.drainClosed(), (c) => [c.openTime, c.open, c.close, c.trades])).toEqual([[T0 - M, '99', '99', 1]]);
+    w.apply(trade(T0 + M, '101', '1'));
+    expect(pick(w.drainClosed(), (c) => [c.openTime, c.open, c.close, c.trades])).toEqual([[T0, '100', '100', 1]]);
   });
 
   it('is exact beyond 2^53 (bigint path)', () => {
@@ -183,13 +240,81 @@ describe('SymbolWindows candles', () => {
     expect(fresh.openCandles()).toEqual([]);
   });
 
-  it('validates its configuration', () => {
-    expect(() => windows({ timeframes: ['2m' as never] })).toThrow(/timeframe/);
-    expect(() => windows({ vwapWindows: ['90ms'] })).toThrow(/duration/);
-    expect(() => windows({ session: { timeZone: 'Mars/Olympus', open: '09:30', close: '16:00' } })).toThrow(RangeError);
-    expect(() => windows({ session: { timeZone: 'UTC', open: '9:30', close: '16:00' } })).toThrow(/session/);
-    expect(() => windows({ historySize: -1 })).toThrow(/historySize/);
-    expect(() => SymbolWindows.fromSnapshot({ ...windows().toSnapshot(), v: 2 as 1 })).toThrow(/version/);
+  it('refuses by default a trade whose gap fill would pass a day of 1s bars (a trade dated tomorrow)', () => {
+    const w = windows({ timeframes: ['1s', '1m', '5m', '15m', '1h', '4h', '1d'] });
+    w.apply(trade(T0, '100', '1'));
+    const before = JSON.stringify(w.toSnapshot());
+    const err = (() => {
+      try {
+        w.apply(trade(T0 + 86_400_000 + 5_000, '100', '1'));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(WindowsError);
+    expect((err as WindowsError).code).toBe('WINDOW_GAP_TOO_LONG');
+    expect((err as Error).message).toMatch(/more than 86400 1s bars/);
+    expect(JSON.stringify(w.toSnapshot())).toBe(before);
+    expect(w.drainClosed()).toEqual([]);
+    w.apply(trade(T0 + 3_600_000, '100', '1')); // an hour: 3,600 + 60 + 12 + 4 + 1 candles
+    expect(w.drainClosed()).toHaveLength(3_677);
+  });
+
+  it('crosses a long real gap in bounded steps with advanceToward, then takes the trade after it', () => {
+    const w = windows({ timeframes: ['1s', '1m', '1h'], maxGapBars: 1_000 });
+    w.apply(trade(T0, '100', '1'));
+    const after = T0 + 3_600_000 + 500; // an hour later: 3,600 1s bars
+    expect(() => w.apply(trade(after, '101', '1'))).toThrow(WindowsError);
+    const steps: number[] = [];
+    for (let done = false; !done; ) {
+      done = w.advanceToward(after);
+      const n = w.drainClosed().length;
+      expect(n).toBeLessThanOrEqual(1_000 + 16 + 1);
+      steps.push(n);
+    }
+    expect(steps).toHaveLength(4);
+    expect(steps.reduce((a, b) => a + b)).toBe(3_600 + 60 + 1);
+    w.apply(trade(after, '101', '1'));
+    expect(w.openCandles().map((c) => [c.tf, c.close, c.trades])).toEqual([
+      ['1s', '101', 1],
+      ['1m', '101', 1],
+      ['1h', '101', 1],
+    ]);
+  });
+
+  it('validates its configuration with WINDOW_CONFIG_INVALID and snapshots with WINDOW_SNAPSHOT_INVALID', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(WindowsError);
+        return [(e as WindowsError).code, (e as Error).message];
+      }
+      return null;
+    };
+    expect(code(() => windows({ timeframes: ['2m' as never] }))).toEqual(['WINDOW_CONFIG_INVALID', expect.stringMatching(/timeframe "2m"/)]);
+    expect(code(() => windows({ vwapWindows: ['90ms'] }))).toEqual(['WINDOW_CONFIG_INVALID', expect.stringMatching(/duration/)]);
+    expect(code(() => windows({ session: { timeZone: 'Mars/Olympus', open: '09:30', close: '16:00' } }))).toEqual([
+      'WINDOW_CONFIG_INVALID',
+      expect.stringMatching(/time zone "Mars\/Olympus"/),
+    ]);
+    expect(code(() => windows({ session: { timeZone: 'UTC', open: '9:30', close: '16:00' } }))).toEqual(['WINDOW_CONFIG_INVALID', expect.stringMatching(/session/)]);
+    expect(code(() => windows({ historySize: -1 }))).toEqual(['WINDOW_CONFIG_INVALID', expect.stringMatching(/historySize/)]);
+    expect(code(() => windows({ maxGapBars: 0.5 }))).toEqual(['WINDOW_CONFIG_INVALID', expect.stringMatching(/maxGapBars/)]);
+    expect(code(() => SymbolWindows.fromSnapshot({ ...windows().toSnapshot(), v: 2 as 1 }))).toEqual(['WINDOW_SNAPSHOT_INVALID', expect.stringMatching(/version/)]);
+    const oneTf = windows().toSnapshot();
+    expect(code(() => SymbolWindows.fromSnapshot({ ...oneTf, series: [{ ...oneTf.series[0]!, tf: '1h' }] }))).toEqual(['WINDOW_SNAPSHOT_INVALID', expect.stringMatching(/timeframe 1h/)]);
+  });
+
+  it('names its series states', () => {
+    const w = windows({ timeframes: ['1m'] });
+    expect(w.toSnapshot().series[0]!.state).toBe(SeriesState.None);
+    w.apply(trade(T0, '1', '1'));
+    expect(w.toSnapshot().series[0]!.state).toBe(SeriesState.Open);
+    const s = windows({ timeframes: ['1h'], session: { timeZone: 'UTC', open: '09:00', close: '10:00', weekdays: [1, 2, 3, 4, 5, 6, 7] } });
+    s.apply(trade(T0 - 30 * M, '1', '1')); // 09:30
+    s.advance(T0 + M);
+    expect(s.toSnapshot().series[0]!.state).toBe(SeriesState.Waiting);
   });
 });
 

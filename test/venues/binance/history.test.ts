@@ -1,0 +1,3 @@
+import { describeRestHistory } from '../kit/history-rig.js';
+
+describeRestHistory('binance', 'BTC-USDT', ' (aggTrades: aggregate ids)', 'firstAggId');

@@ -1,0 +1,3 @@
+import { describeRestHistory } from '../kit/history-rig.js';
+
+describeRestHistory('okx', 'BTC-USDT', '');
