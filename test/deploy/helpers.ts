@@ -1,24 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../harness.js';
 
-const execFileAsync = promisify(execFile);
+export { freePort } from '../support/nats-server.js';
 
-/** A TCP port free right now on loopback (the child binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const execFileAsync = promisify(execFile);
 
 /** Polls `url` until `ok(status, body)` holds; rejects after `timeoutMs` with the last answer. */
 export async function waitForHttp(url: string, ok: (status: number, body: string) => boolean, timeoutMs = 60_000): Promise<string> {

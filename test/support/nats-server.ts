@@ -33,27 +33,49 @@ export function natsBinary(version: NatsVersion): Promise<string> {
   return p;
 }
 
-/** A free TCP port on loopback (the kernel's pick; released before the server binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port free right now on loopback, picked below the kernel's ephemeral range (Linux:
+ * 32768–60999). A port the kernel hands out for `listen(0)` is also one it hands out as the
+ * source port of outgoing connections, and nats-server nodes dialling each other's routes took
+ * such a port between our release and the child's bind ("Error listening on router port …
+ * address already in use"). Below the range only another listener can take it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free TCP port in 20000–31999 on 127.0.0.1 after 50 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or throws with `what`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/**
+ * Polls `check` until it returns a value other than undefined/false, or throws with `what` and
+ * the last error `check` threw. An error `fatal` accepts is thrown at once.
+ */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+  fatal: (err: unknown) => boolean = () => false,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
       if (v !== undefined && v !== false) return v;
+      last = undefined; // a stale error must not be reported as the reason for a later wait
     } catch (err) {
+      if (fatal(err)) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
