@@ -98,7 +98,9 @@ const m = {
 const DEFAULT_EXPIRES_MS = 2_000;
 /** Without a message or heartbeat for this many heartbeat intervals while connected, the consumer is re-created. */
 const STALL_HEARTBEATS = 3;
-const RESTART_BACKOFF = { initialMs: 100, maxMs: 2_000, multiplier: 2 };
+// Capped at 1 s: re-creation is one API request, and a new stream leader (elected in 1–3 s)
+// should be read from within a second of taking over, not after a 2 s wait grown while it was elected.
+const RESTART_BACKOFF = { initialMs: 100, maxMs: 1_000, multiplier: 2 };
 
 /**
  * The one way tickwork consumes a JetStream stream: `for await` over batches of decoded,
