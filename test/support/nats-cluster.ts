@@ -43,7 +43,7 @@ export class NatsCluster {
    * Starts a fresh cluster and waits until it is ready (see waitReady). nats-server 2.10 now and
    * then bootstraps its meta group from the first two nodes that meet: a group of 2 elects a
    * leader and the third node, routed to both, is never added ("JetStream has not established
-   * contact with a meta leader" for good; 5 of 40 formations of 2.10.27 on an idle machine here, and the
+   * contact with a meta leader" for good; 12 of 140 formations of 2.10.27 here (2.9.10: 0 of 30), and the
    * CI failure of the last try). That state, held for BOOTSTRAP_SPLIT_MS, and a route port taken
    * before a node could bind it are failures of the formation, not of the code under test: the
    * cluster is thrown away and formed again with fresh ports and stores, within one deadline.
