@@ -174,6 +174,8 @@ describe.each(['2.9', '2.10'] as NatsVersion[])('NATS per-role permissions (gene
       }
     })();
     await kv.put('lease.binance.ETH-USDT', 'w1');
+    // history 1: a delete stored before the watch read the put would remove it from the bucket
+    await until('the watch to see the put', () => seen.includes('PUT:lease.binance.ETH-USDT:w1'), 10_000, 20);
     await kv.delete('lease.binance.ETH-USDT');
     await done;
     expect(seen).toContain('PUT:lease.binance.ETH-USDT:w1');
