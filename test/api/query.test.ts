@@ -1,4 +1,5 @@
 // Integration test of the query service against the real NATS, Redis and PostgreSQL servers.
+import { RedisMonitor } from '../support/redis-monitor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -270,22 +271,12 @@ describe('state, symbols, arbitrage', () => {
   it('answers /v1/state from exactly one Redis command (MONITOR), same body over NATS', async () => {
     const apiRedis = t.ctx.redis as unknown as { stream: { localPort: number } };
     const source = `127.0.0.1:${apiRedis.stream.localPort}`;
-    const monitor = await t.iso.redis().monitor();
-    const seen: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[], src: string) => {
-      if (src === source) seen.push(args);
-    });
-    // Monitor lines of other clients (tests in parallel) still arriving after disconnect() make
-    // ioredis report a "Command queue state error": only errors while monitoring count.
-    const errors: Error[] = [];
-    let stopped = false;
-    monitor.on('error', (err: Error) => void (stopped || errors.push(err)));
+    const monitor = await RedisMonitor.start();
     await new Promise((r) => setTimeout(r, 100));
     const h = await http(`/v1/state/${VENUE}/${SYMBOL}`);
     await new Promise((r) => setTimeout(r, 200));
-    stopped = true;
-    monitor.disconnect();
-    expect(errors).toEqual([]);
+    monitor.stop();
+    const seen = monitor.commands.filter((c) => c.source === source).map((c) => c.args);
     expect(h.status).toBe(200);
     expect(seen).toEqual([['get', t.iso.ns.key(stateKey(VENUE, SYMBOL))]]);
     expect((h.body as unknown as LiveState).candles['1m']).toEqual(OPEN);
