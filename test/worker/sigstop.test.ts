@@ -6,7 +6,7 @@ import { stateKey, type LiveState } from '../../schemas/state.js';
 import { STREAMS } from '../../schemas/subjects.js';
 import { publishTrades, sinkDrained, startSink, syntheticTrades, waitFor } from '../exactly-once/pipeline.js';
 import { metricNames } from '../deploy/helpers.js';
-import { isolated, repoRoot } from '../harness.js';
+import { isolated, repoRoot, type Isolated } from '../harness.js';
 import { until } from '../support/nats-server.js';
 import { allOwned, monitorRedis, ownership, redisClientAddrs, startGroupWorker } from './group.js';
 import { candleRows, referenceCandles } from './reference.js';
@@ -124,7 +124,10 @@ describe('SIGSTOP past the lease, takeover, SIGCONT: no write for the lost symbo
       await waitFor('sink drained', () => sinkDrained(iso), 120_000);
       sink.child.kill('SIGTERM');
       expect(await sink.exited, sink.output().slice(-3000)).toBe(0);
-      expect(await candleRows(iso)).toEqual(referenceCandles(trades, ['1m']));
+      const rows = await candleRows(iso);
+      const reference = referenceCandles(trades, ['1m']);
+      const diff = { missing: reference.filter((r) => !rows.includes(r)), extra: rows.filter((r) => !reference.includes(r)), dlq: await dlqReasons(nats, iso) };
+      expect(rows, JSON.stringify(diff)).toEqual(reference);
     } finally {
       await monitor.stop();
       for (const w of [a, b]) {
@@ -135,3 +138,15 @@ describe('SIGSTOP past the lease, takeover, SIGCONT: no write for the lost symbo
     }
   }, 600_000);
 });
+
+/** `subject reason detail` of every message in the namespace's dead-letter stream. */
+async function dlqReasons(nats: Awaited<ReturnType<Isolated['nats']>>, iso: Isolated): Promise<string[]> {
+  const stream = iso.ns.stream(STREAMS.dlq);
+  const last = (await nats.jsm.streams.info(stream).catch(() => null))?.state.last_seq ?? 0;
+  const out: string[] = [];
+  for (let seq = 1; seq <= last; seq++) {
+    const m = await nats.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (m) out.push(`${m.subject} ${m.header?.get('Tickwork-Reason') ?? ''} ${m.header?.get('Tickwork-Detail') ?? ''}`);
+  }
+  return out;
+}
