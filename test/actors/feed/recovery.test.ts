@@ -59,7 +59,10 @@ describe('Binance feed recovery (simulator, real JetStream)', () => {
     await waitUntil(() => f.stats.trades > after + 30, 10_000, 'trades on the new connection');
     s.pause();
     await expectContiguous(iso, await iso.nats(), s);
-    expect(f.stats.reconnects).toBe(1);
+    // One reconnect for the stall; on a starved machine (load ~20, seen in a CI-equivalent run) the
+    // 1 s watchdog may fire again on the new connection: every reconnect must be the watchdog's.
+    expect(f.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(f.stats.reconnectsByCause.get('silence')).toBe(f.stats.reconnects);
     expect(f.stats.gapsFilled).toBeGreaterThan(0);
     expect(f.stats.unfilledIds).toBe(0);
     expect(s.stats().violations).toEqual({});
