@@ -1,5 +1,5 @@
 // Integration test of the query service against the real NATS, Redis and PostgreSQL servers.
-import { RedisMonitor } from '../support/redis-monitor.js';
+import { monitorRedis } from '../support/redis-monitor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -271,12 +271,12 @@ describe('state, symbols, arbitrage', () => {
   it('answers /v1/state from exactly one Redis command (MONITOR), same body over NATS', async () => {
     const apiRedis = t.ctx.redis as unknown as { stream: { localPort: number } };
     const source = `127.0.0.1:${apiRedis.stream.localPort}`;
-    const monitor = await RedisMonitor.start();
+    const monitor = await monitorRedis(''); // every line: the API's connection must send nothing else
     await new Promise((r) => setTimeout(r, 100));
     const h = await http(`/v1/state/${VENUE}/${SYMBOL}`);
     await new Promise((r) => setTimeout(r, 200));
-    monitor.stop();
-    const seen = monitor.commands.filter((c) => c.source === source).map((c) => c.args);
+    await monitor.stop();
+    const seen = monitor.commands.filter((c) => c.addr === source).map((c) => c.args);
     expect(h.status).toBe(200);
     expect(seen).toEqual([['get', t.iso.ns.key(stateKey(VENUE, SYMBOL))]]);
     expect((h.body as unknown as LiveState).candles['1m']).toEqual(OPEN);

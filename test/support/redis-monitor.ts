@@ -1,69 +1,82 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 
-/** One command as Redis MONITOR reports it: the client's address and the arguments. */
+/** Commands Redis executed, as MONITOR reports them: client address and arguments. */
 export interface MonitoredCommand {
-  source: string;
+  addr: string;
   args: string[];
 }
 
 /**
- * Redis MONITOR on a plain socket. ioredis's monitor() reports "Command queue state error" when
- * other clients' lines arrive in the same read as MONITOR's OK (a busy shared server, tests in
- * parallel); MONITOR's output is one simple-string line per command, read here directly.
+ * MONITOR on the test's Redis: every command from now on, with its client address. A raw socket,
+ * not ioredis' monitor(): that one sets its monitoring status a tick after MONITOR's +OK, so on a
+ * busy server the first monitored lines in the same packet fail with "Command queue state error".
+ * Only lines containing `contains` (the test's key prefix) are kept: the server is shared.
  */
-export class RedisMonitor {
-  readonly commands: MonitoredCommand[] = [];
-  private buffered = '';
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => this.read(chunk));
-  }
-
-  static async start(url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<RedisMonitor> {
-    const u = new URL(url);
-    const socket = connect(Number(u.port || 6379), u.hostname);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const m = new RedisMonitor(socket);
-    const ok = new Promise<void>((resolve, reject) => {
-      m.onOk = resolve;
-      m.onRefused = (line) => reject(new Error(`redis MONITOR refused: ${line}`));
-      socket.once('error', reject);
-    });
-    socket.write('MONITOR\r\n');
-    await ok;
-    return m;
-  }
-
-  stop(): void {
-    this.socket.destroy();
-  }
-
-  private onOk: () => void = () => undefined;
-  private onRefused: (line: string) => void = () => undefined;
-
-  private read(chunk: string): void {
-    this.buffered += chunk;
-    for (let end = this.buffered.indexOf('\r\n'); end >= 0; end = this.buffered.indexOf('\r\n')) {
-      const line = this.buffered.slice(0, end);
-      this.buffered = this.buffered.slice(end + 2);
-      if (line === '+OK') this.onOk();
-      else if (line.startsWith('-')) this.onRefused(line.slice(1));
-      else {
-        const parsed = parseMonitorLine(line);
-        if (parsed) this.commands.push(parsed);
+export async function monitorRedis(contains: string): Promise<{ commands: MonitoredCommand[]; stop(): Promise<void> }> {
+  const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const socket = connect(Number(url.port || 6379), url.hostname);
+  const commands: MonitoredCommand[] = [];
+  let buf = '';
+  let ok: () => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    ok = resolve;
+    socket.once('error', reject);
+  });
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buf += chunk;
+    let at = 0;
+    let nl: number;
+    while ((nl = buf.indexOf('\r\n', at)) >= 0) {
+      const line = buf.slice(at, nl);
+      at = nl + 2;
+      if (line === '+OK') ok();
+      else if (line.startsWith('+') && line.includes(contains)) {
+        const m = /^\+\d+\.\d+ \[\S+ ([^\]]+)\] (.*)$/.exec(line);
+        if (m) commands.push({ addr: m[1]!, args: monitorArgs(m[2]!) });
       }
     }
-  }
+    buf = buf.slice(at);
+  });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.write('MONITOR\r\n');
+  await started;
+  return {
+    commands,
+    async stop() {
+      socket.destroy();
+    },
+  };
 }
 
-/** `+1700000000.123456 [0 127.0.0.1:50000] "get" "key"` → { source, args }. */
-export function parseMonitorLine(line: string): MonitoredCommand | undefined {
-  const head = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] /.exec(line);
-  if (!head) return undefined;
-  const args: string[] = [];
-  for (const m of line.slice(head[0].length).matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
-    args.push(m[1]!.replace(/\\x([0-9a-f]{2})|\\(.)/gi, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : c)));
+/** The quoted arguments of a MONITOR line (`"set" "k" "a\"b"`), escapes undone. */
+export function monitorArgs(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] !== '"') {
+      i++;
+      continue;
+    }
+    let s = '';
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') {
+        const c = text[i + 1]!;
+        if (c === 'x') {
+          s += String.fromCharCode(parseInt(text.slice(i + 2, i + 4), 16));
+          i += 4;
+          continue;
+        }
+        s += ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[c] ?? c;
+        i += 2;
+        continue;
+      }
+      s += text[i++];
+    }
+    i++;
+    out.push(s);
   }
-  return { source: head[1]!, args };
+  return out;
 }
