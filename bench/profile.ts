@@ -40,7 +40,8 @@ export interface ProfileSummary {
   byTotal: ProfileRow[];
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The checkout, whether this runs from sources or from the build (dist/bench/). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..').replace(/\/dist$/, '');
 
 /** The source maps of the profiled files (null: none), by URL. */
 type SourceMaps = Map<string, SourceMap | null>;
