@@ -10,7 +10,7 @@ import type { ProcessContext } from '../runtime/process.js';
 import { WorkerOwnership } from '../schemas/state.js';
 import { NatsGroupStore } from '../store/group-kv.js';
 import { SnapshotStore } from '../store/snapshots.js';
-import { tradeIdRules } from '../venues/index.js';
+import { TRADE_ID_RULES } from '../venues/trade-ids.js';
 import { groupBucket } from './nats-auth.js';
 import { runRole } from './role.js';
 import { loadStreamsConfig } from './streams.js';
@@ -49,7 +49,7 @@ export async function startWorker(ctx: ProcessContext, cfg: WorkerConfig, mode: 
     worker: id,
     shard,
     ownership,
-    check: new TradeCheck(tradeCheckConfig({ idRules: tradeIdRules() })),
+    check: new TradeCheck(tradeCheckConfig({ idRules: TRADE_ID_RULES })),
     sessions: sessionsFromJson(cfg.TICKWORK_SESSIONS),
     onEscalate: (err) => {
       ctx.log.fatal({ err }, 'symbol actors gave up; exiting');

@@ -4,7 +4,6 @@ import { bybit } from './bybit/index.js';
 import { coinbase } from './coinbase/index.js';
 import { kraken } from './kraken/index.js';
 import { okx } from './okx/index.js';
-import type { IdRule } from '../actors/symbol/trade-check.js';
 import type { Venue } from './kit/types.js';
 
 /**
@@ -32,10 +31,3 @@ export function venueById(id: string): Venue {
 
 /** The venues `up --demo` simulates. */
 export const demoVenues = (): Venue[] => VENUES.filter((v) => v.demo.upDemo);
-
-/** The trade-id rule of every venue that has one (the symbol actors' check of bus trades). */
-export function tradeIdRules(): Record<string, IdRule> {
-  const rules: Record<string, IdRule> = {};
-  for (const v of VENUES) if (v.tradeIds) rules[v.id] = v.tradeIds;
-  return rules;
-}

@@ -1,4 +1,5 @@
-import { defineVenue, SEQUENTIAL_NUMERIC_IDS } from '../kit/venue.js';
+import { defineVenue } from '../kit/venue.js';
+import { TRADE_IDS } from './trade-ids.js';
 import { binanceFuturesDerivs } from './derivs.js';
 import { BinanceAdapter, FUTURES_LIMITS, LIMITS } from './adapter.js';
 import { binanceBooks } from './book.js';
@@ -10,7 +11,7 @@ const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'];
 
 export const binance = defineVenue({
   id: 'binance',
-  tradeIds: SEQUENTIAL_NUMERIC_IDS,
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://stream.binance.com:9443/stream',
   restUrl: 'https://api.binance.com',
   limits: LIMITS,
@@ -23,7 +24,7 @@ export const binance = defineVenue({
 
 export const binanceUs = defineVenue({
   id: 'binance-us',
-  tradeIds: SEQUENTIAL_NUMERIC_IDS,
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://stream.binance.us:9443/stream',
   restUrl: 'https://api.binance.us',
   limits: LIMITS,
@@ -43,7 +44,7 @@ export const binanceUs = defineVenue({
  */
 export const binanceFutures = defineVenue({
   id: 'binance-futures',
-  tradeIds: SEQUENTIAL_NUMERIC_IDS,
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://fstream.binance.com/market/stream',
   restUrl: 'https://fapi.binance.com',
   limits: FUTURES_LIMITS,

@@ -1,4 +1,5 @@
-import { defineVenue, SEQUENTIAL_NUMERIC_IDS } from '../kit/venue.js';
+import { defineVenue } from '../kit/venue.js';
+import { TRADE_IDS } from './trade-ids.js';
 import { CoinbaseAdapter, LIMITS } from './adapter.js';
 import { productTrades } from './history.js';
 import { coinbaseBooks } from './book.js';
@@ -7,7 +8,7 @@ import { simulator } from './simulator.js';
 /** Coinbase Exchange public feed. */
 export const coinbase = defineVenue({
   id: 'coinbase',
-  tradeIds: SEQUENTIAL_NUMERIC_IDS,
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://ws-feed.exchange.coinbase.com',
   restUrl: 'https://api.exchange.coinbase.com',
   limits: LIMITS,

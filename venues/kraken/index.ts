@@ -1,4 +1,5 @@
-import { defineVenue, SEQUENTIAL_NUMERIC_IDS } from '../kit/venue.js';
+import { defineVenue } from '../kit/venue.js';
+import { TRADE_IDS } from './trade-ids.js';
 import { KrakenAdapter, LIMITS } from './adapter.js';
 import { publicTrades } from './history.js';
 import { krakenBooks } from './book.js';
@@ -7,7 +8,7 @@ import { simulator } from './simulator.js';
 /** Kraken spot WebSocket v2 (v1 frames of recordings understood too). */
 export const kraken = defineVenue({
   id: 'kraken',
-  tradeIds: { ...SEQUENTIAL_NUMERIC_IDS, pattern: /^[0-9]{1,20}-[0-9a-f]{8}$/ },
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://ws.kraken.com/v2',
   restUrl: 'https://api.kraken.com',
   limits: LIMITS,

@@ -1,4 +1,5 @@
-import { defineVenue, SEQUENTIAL_NUMERIC_IDS } from '../kit/venue.js';
+import { defineVenue } from '../kit/venue.js';
+import { TRADE_IDS } from './trade-ids.js';
 import { okxDerivs } from './derivs.js';
 import { LIMITS, OkxAdapter } from './adapter.js';
 import { historyTrades } from './history.js';
@@ -8,7 +9,7 @@ import { simulator } from './simulator.js';
 /** OKX v5 public channels (spot instruments). */
 export const okx = defineVenue({
   id: 'okx',
-  tradeIds: SEQUENTIAL_NUMERIC_IDS,
+  tradeIds: TRADE_IDS,
   wsUrl: 'wss://ws.okx.com:8443/ws/v5/public',
   restUrl: 'https://www.okx.com',
   limits: LIMITS,
