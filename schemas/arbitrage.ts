@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { DecimalString, EpochMs, Symbol, VenueId } from './common.js';
 
 /**
@@ -55,7 +55,7 @@ export const ArbitrageRecord = Type.Object({
   fundingIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type ArbitrageRecord = Static<typeof ArbitrageRecord>;
-export const ArbitrageRecordCheck = TypeCompiler.Compile(ArbitrageRecord);
+export const ArbitrageRecordCheck = lazyCheck(ArbitrageRecord);
 
 /** Deterministic id: two spread actors seeing the same quotes emit the same id (deduped in MD_ARB and PostgreSQL). */
 export const arbitrageId = (symbol: string, buyVenue: string, sellVenue: string, ts: number): string =>

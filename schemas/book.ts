@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { DecimalString, EpochMs, Symbol, VenueId } from './common.js';
 
 /**
@@ -55,7 +55,7 @@ export const BookEvent = Type.Object({
   parts: Type.Optional(Type.Integer({ minimum: 2 })),
 });
 export type BookEvent = Static<typeof BookEvent>;
-export const BookEventCheck = TypeCompiler.Compile(BookEvent);
+export const BookEventCheck = lazyCheck(BookEvent);
 
 /** Top-N book as stored in `MD_BOOKS` (≤ 1/s and on every state change) and served by the API. */
 export const BookSnap = Type.Object({
@@ -73,7 +73,7 @@ export const BookSnap = Type.Object({
   recvTs: EpochMs,
 });
 export type BookSnap = Static<typeof BookSnap>;
-export const BookSnapCheck = TypeCompiler.Compile(BookSnap);
+export const BookSnapCheck = lazyCheck(BookSnap);
 
 /** Default top-N of `md.booksnap` and the API. */
 export const BOOK_SNAP_DEPTH = 50;

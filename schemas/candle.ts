@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { TickworkError } from '../runtime/errors.js';
 import { DecimalString, EpochMs, Symbol, Timeframe, VenueId } from './common.js';
 
@@ -24,7 +24,7 @@ export const Candle = Type.Object({
   closed: Type.Boolean(),
 });
 export type Candle = Static<typeof Candle>;
-export const CandleCheck = TypeCompiler.Compile(Candle);
+export const CandleCheck = lazyCheck(Candle);
 
 /** `Nats-Msg-Id` of a closed candle: `<venue>:<SYMBOL>:<tf>:<openTime>`. */
 export const candleMsgId = (c: Pick<Candle, 'venue' | 'symbol' | 'tf' | 'openTime'>): string =>

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { DecimalString, EpochMs, Symbol, VenueId } from './common.js';
 
 /**
@@ -60,7 +60,7 @@ export const DerivTicker = Type.Composite([
   }),
 ]);
 export type DerivTicker = Static<typeof DerivTicker>;
-export const DerivTickerCheck = TypeCompiler.Compile(DerivTicker);
+export const DerivTickerCheck = lazyCheck(DerivTicker);
 
 /** `md.liq.<venue>.<SYMBOL>` payload. */
 export const Liquidation = Type.Object({
@@ -80,7 +80,7 @@ export const Liquidation = Type.Object({
   sampled: Type.Boolean(),
 });
 export type Liquidation = Static<typeof Liquidation>;
-export const LiquidationCheck = TypeCompiler.Compile(Liquidation);
+export const LiquidationCheck = lazyCheck(Liquidation);
 
 /** One settled funding rate as stored in `funding_rates` and served by `GET /v1/funding`. */
 export const FundingRate = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { DecimalString, EpochMs, Symbol, VenueId } from './common.js';
 
 /** Best bid/ask (DESIGN.md: md.quote.<venue>.<SYMBOL>). */
@@ -19,4 +19,4 @@ export const Quote = Type.Object({
   recvTs: EpochMs,
 });
 export type Quote = Static<typeof Quote>;
-export const QuoteCheck = TypeCompiler.Compile(Quote);
+export const QuoteCheck = lazyCheck(Quote);

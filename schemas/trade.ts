@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { lazyCheck } from './check.js';
 import { DecimalString, EpochMs, Symbol, VenueId } from './common.js';
 
 /** Normalized trade (DESIGN.md contract). */
@@ -16,7 +16,7 @@ export const Trade = Type.Object({
   count: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type Trade = Static<typeof Trade>;
-export const TradeCheck = TypeCompiler.Compile(Trade);
+export const TradeCheck = lazyCheck(Trade);
 
 /** `Nats-Msg-Id` of a trade: `<venue>:<SYMBOL>:<tradeId>`. */
 export const tradeMsgId = (t: Pick<Trade, 'venue' | 'symbol' | 'id'>): string => `${t.venue}:${t.symbol}:${t.id}`;
