@@ -6,6 +6,7 @@ import { QUERY_SERVICE, QUERY_SUBJECTS } from '../api/nats-service.js';
 import { TickworkError } from '../runtime/errors.js';
 import { Namespace } from '../runtime/namespace.js';
 import { STREAMS } from '../schemas/subjects.js';
+import { groupBucket } from '../store/group-kv.js';
 
 /**
  * Least privilege on the bus (issue 9 item 6): one NATS user per tickwork role, each allowed only
@@ -28,8 +29,7 @@ import { STREAMS } from '../schemas/subjects.js';
 export const NATS_ROLES = ['feed', 'worker', 'sink', 'spread', 'api', 'operator', 'admin', 'reader'] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
-/** Worker group lease bucket (NATS KV), namespaced: `tickwork_group` or `<ns>_tickwork_group`. */
-export const groupBucket = (ns: Namespace): string => ns.name('tickwork_group');
+export { groupBucket };
 /** The only queue group that may receive md.query.* (the api replicas). */
 export const QUERY_QUEUE = QUERY_SERVICE;
 /** The sink's durable consumer on MD_CANDLES (actors/sink/candle-sink.ts). */

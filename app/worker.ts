@@ -8,10 +8,9 @@ import { TradeCheck, tradeCheckConfig } from '../actors/symbol/trade-check.js';
 import { WorkerGroup } from '../actors/symbol/worker-group.js';
 import type { ProcessContext } from '../runtime/process.js';
 import { WorkerOwnership } from '../schemas/state.js';
-import { NatsGroupStore } from '../store/group-kv.js';
+import { groupBucket, NatsGroupStore } from '../store/group-kv.js';
 import { SnapshotStore } from '../store/snapshots.js';
 import { TRADE_ID_RULES } from '../venues/trade-ids.js';
-import { groupBucket } from './nats-auth.js';
 import { runRole } from './role.js';
 import { loadStreamsConfig } from './streams.js';
 

@@ -6,7 +6,7 @@ import { Lifecycle } from './lifecycle.js';
 import { createLogger, logFormat, type Logger } from './logger.js';
 import { Namespace } from './namespace.js';
 import { connectNats, natsReady, type NatsHandles } from './nats/index.js';
-import { connectPg, pgReady, type Sql } from './pg.js';
+import type { Sql } from './pg.js';
 import { connectRedis, redisReady, type Redis } from './redis.js';
 import { loadTracingConfig, startTracing } from './tracing.js';
 
@@ -75,6 +75,8 @@ export async function startProcess(opts: StartProcessOptions): Promise<ProcessCo
       probes.push({ name: 'redis', check: () => redisReady(r) });
     }
     if (opts.needs.includes('pg')) {
+      // Loaded by the roles that use PostgreSQL only: the others (the worker) do not carry the driver.
+      const { connectPg, pgReady } = await import('./pg.js');
       const s = connectPg(config.DATABASE_URL, { schema: ns.pgSchema, name });
       sql = s;
       await reachable('DATABASE_URL', config.DATABASE_URL, () => pgReady(s, STARTUP_TIMEOUT_MS));

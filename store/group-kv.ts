@@ -1,6 +1,10 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { Namespace } from '../runtime/namespace.js';
 import type { NatsHandles } from '../runtime/nats/index.js';
+
+/** Worker group lease bucket (NATS KV), namespaced: `tickwork_group` or `<ns>_tickwork_group`. */
+export const groupBucket = (ns: Namespace): string => ns.name('tickwork_group');
 
 /** One entry as the worker group sees it: key, raw value, KV revision, server timestamp. */
 export interface GroupEntry {
