@@ -49,8 +49,10 @@ files=$!
 # Loading ~900 small modules (TypeBox alone is 249) took most of a start (worker: 0.8 s CPU).
 # Chunks sit in dist/chunks/, one folder down like the sources that find files by
 # import.meta.url (../migrations, ../web/dist). External: packages that read their own files
-# through __dirname (ioredis, @fastify/swagger*, @fastify/static), load on demand (OpenTelemetry,
-# pino-pretty), or are native (the bench's nodejs-polars, resvg).
+# through __dirname (ioredis, @fastify/swagger*, @fastify/static), load on demand (the OpenTelemetry
+# SDK, pino-pretty), or are native (the bench's nodejs-polars, resvg). @opentelemetry/api is bundled:
+# prom-client requires it at load, and as ~50 CommonJS files it cost every process ~5 MB and ~0.1 s;
+# the SDK's own copy shares its state through the API's global registry (Symbol.for keys).
 # Whitespace minified (names kept, so stack traces still name their functions; the linked source
 # maps give the TypeScript lines): V8 keeps every loaded source, and a worker loads ~4 MB of it.
 # The `require` line lets bundled CommonJS load Node's built-ins from an ES module.
@@ -59,7 +61,8 @@ node_modules/.bin/esbuild --log-level=warning --bundle --splitting --format=esm 
   --tsconfig=tsconfig.build.json --outbase=. --outdir="$tmp" --chunk-names='chunks/[name]-[hash]' --sourcemap=linked --minify-whitespace \
   --banner:js="import { createRequire as __twRequire } from 'node:module'; const require = __twRequire(import.meta.url);" \
   --external:ioredis --external:@fastify/swagger --external:@fastify/swagger-ui --external:@fastify/static \
-  --external:'@opentelemetry/*' --external:pino-pretty --external:nodejs-polars --external:'@resvg/*' \
+  --external:@opentelemetry/core --external:@opentelemetry/sdk-trace-base --external:@opentelemetry/resources \
+  --external:'@opentelemetry/exporter-*' --external:pino-pretty --external:nodejs-polars --external:'@resvg/*' \
   cli/main.ts cli/commands/*.ts || bundled=$?
 wait "$files"
 [ "$bundled" = 0 ]
