@@ -67,7 +67,10 @@ describe('SIGSTOP past the lease, takeover, SIGCONT: no write for the lost symbo
       expect((await publishTrades(iso, trades.slice(2 * PER_BATCH))).stored).toBe(PER_BATCH);
 
       // It rejoins: a live member again, with a share of the symbols.
-      await until('the resumed worker owns symbols again', async () => ((await ownership(a))?.owned.filter((o) => o.ready).length ?? 0) > 0, 60_000);
+      await until('the resumed worker owns symbols again', async () => ((await ownership(a))?.owned.filter((o) => o.ready).length ?? 0) > 0, 60_000).catch(async (err: Error) => {
+        const views = JSON.stringify({ a: await ownership(a).catch(String), b: await ownership(b).catch(String) });
+        throw new Error(`${err.message}\nownership: ${views}\nA's log:\n${a.cli.output().slice(-6000)}`);
+      });
       // The metrics say so too: A lost its leases, B counted its takeovers.
       const metrics = async (w: typeof a) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
       expect(await metrics(a)).toMatch(/^tickwork_worker_lease_changes_total\{[^}]*kind="lost"[^}]*\} [1-9]/m);
