@@ -213,12 +213,9 @@ export class WorkerGroup implements Ownership {
     } finally {
       this.heartbeatInFlight = false;
     }
-    // A watch that has not shown a heartbeat acknowledged more than freshMs ago is stuck: start it
-    // again. Merely behind is not stuck (re-creating a slow watch on a starved machine only slows
-    // it more), and heartbeats that fail (no stream leader) prove nothing about the watch.
-    const unseen = this.beats.find((b) => b.revision > this.maxRevision);
-    const now = this.monotonic();
-    if (unseen !== undefined && now - unseen.sentAt > this.freshMs() && now - this.watchStartedAt > this.freshMs()) void this.rewatch();
+    // A watch that has shown no heartbeat of ours for a while is stuck: start it again. (Merely
+    // behind is not stuck: re-creating a slow watch on a starved machine only slows it more.)
+    if (this.heartbeat && !this.fresh() && this.monotonic() - this.watchStartedAt > this.freshMs()) void this.rewatch();
     this.reconcile();
   }
 
