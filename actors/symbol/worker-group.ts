@@ -97,8 +97,6 @@ export class WorkerGroup implements Ownership {
   private maxRevision = 0;
   /** Last acknowledged heartbeat: monotonic send time and its revision. */
   private heartbeat: { sentAt: number; revision: number } | null = null;
-  /** Heartbeats acknowledged within the last TTL, oldest first. */
-  private beats: { sentAt: number; revision: number }[] = [];
   /** Server time of this worker's newest heartbeat the watch has delivered. */
   private ownSeenMs = 0;
   /** When a heartbeat was last sent for a waiting takeover (monotonic). */
@@ -205,17 +203,14 @@ export class WorkerGroup implements Ownership {
         for (const key of [...this.held.keys()]) this.lose(key, 'heartbeat gap');
       }
       this.heartbeat = { sentAt, revision };
-      this.beats.push(this.heartbeat);
-      while (this.beats.length > 1 && this.beats[0]!.sentAt < sentAt - this.opts.ttlMs) this.beats.shift();
       m.renew.observe({ worker: this.opts.id }, (this.monotonic() - sentAt) / 1000);
     } catch (err) {
       this.warn('worker group: heartbeat failed', err);
     } finally {
       this.heartbeatInFlight = false;
     }
-    // A watch that has shown no heartbeat of ours for a while is stuck: start it again. (Merely
-    // behind is not stuck: re-creating a slow watch on a starved machine only slows it more.)
-    if (this.heartbeat && !this.fresh() && this.monotonic() - this.watchStartedAt > this.freshMs()) void this.rewatch();
+    // A watch that has not shown our own heartbeat for a while is stuck: start it again.
+    if (this.heartbeat && this.maxRevision < this.heartbeat.revision && this.monotonic() - this.watchStartedAt > this.opts.ttlMs / 3 + 1_000) void this.rewatch();
     this.reconcile();
   }
 
@@ -228,25 +223,9 @@ export class WorkerGroup implements Ownership {
     return valid;
   }
 
-  /**
-   * The watch has delivered a heartbeat of ours sent within freshMs: what it shows of the others is
-   * recent enough to decide on. Not necessarily the latest one: a watch running more than a
-   * heartbeat interval behind (a starved process) would otherwise never be fresh, and the group
-   * would decide nothing (measured: a lone member with its watch 1.5 s late held no symbol). A
-   * view that old is still safe to act on: acquisitions are compare-and-set, a takeover needs its
-   * own evidence (provenDead), and every write is fenced.
-   */
+  /** The watch has delivered our latest heartbeat: what it shows of the others is recent enough to decide on. */
   private fresh(): boolean {
-    for (let i = this.beats.length - 1; i >= 0; i--) {
-      const b = this.beats[i]!;
-      if (b.revision <= this.maxRevision) return b.sentAt >= this.monotonic() - this.freshMs();
-    }
-    return false;
-  }
-
-  /** How old the newest heartbeat of ours seen through the watch may be: the lease's own validity. */
-  private freshMs(): number {
-    return this.opts.ttlMs - this.margin;
+    return this.heartbeat !== null && this.maxRevision >= this.heartbeat.revision;
   }
 
   private serverNow(): number {
