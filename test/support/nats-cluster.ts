@@ -21,11 +21,6 @@ interface Jsz {
   }[];
 }
 
-/**
- * A real JetStream cluster: `size` nats-server processes with routes on loopback, each with its
- * own ports and store folder under one temp folder. Nodes can be killed (-9), restarted with
- * their store, or paused; close() kills every process even when the test failed.
- */
 /** Nodes of a split bootstrap stay outside the meta group; 10 s is well past a normal formation (0.2–2.6 s). */
 const BOOTSTRAP_SPLIT_MS = 10_000;
 const MAX_FORMATIONS = 4;
@@ -33,6 +28,11 @@ const MAX_FORMATIONS = 4;
 /** The cluster could not form for a reason of its own (see NatsCluster.start); forming again helps. */
 class FormationFailed extends Error {}
 
+/**
+ * A real JetStream cluster: `size` nats-server processes with routes on loopback, each with its
+ * own ports and store folder under one temp folder. Nodes can be killed (-9), restarted with
+ * their store, or paused; close() kills every process even when the test failed.
+ */
 export class NatsCluster {
   private constructor(
     readonly nodes: NatsServerProcess[],
@@ -97,7 +97,7 @@ export class NatsCluster {
         const split = await this.splitBootstrap();
         if (split === undefined) splitSince = undefined;
         else if ((splitSince ??= Date.now()) + BOOTSTRAP_SPLIT_MS <= Date.now()) throw new FormationFailed(split);
-        return (await this.readiness()) ?? undefined;
+        return this.readiness();
       },
       Math.max(0, deadline - Date.now()),
       200,
