@@ -16,6 +16,8 @@ export default defineConfig({
     // The short set (CI, after `npm test`, which already ran both fuzzers at their normal sizes) leaves them out.
     include: ['test/chaos/**/*.chaos.ts', ...(short ? [] : ['test/venues/fuzz.test.ts', 'test/api/fuzz.test.ts', 'test/exactly-once/faults.test.ts'])],
     exclude: ['**/node_modules/**', 'dist/**', 'web/dist/**', '.tickwork/**'],
+    // Whatever a test file spawned and left running is killed after it (test/support/children.ts).
+    setupFiles: ['test/support/kill-children.ts'],
     globalSetup: ['test/chaos/setup.ts'],
     env: {
       // 6 adapters × 20,000 = 120,000 generated frames; 10,000 API/NATS query inputs.

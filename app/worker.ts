@@ -6,6 +6,7 @@ import { sessionsFromJson } from '../actors/symbol/sessions.js';
 import { SymbolWorker } from '../actors/symbol/symbol-worker.js';
 import { TradeCheck, tradeCheckConfig } from '../actors/symbol/trade-check.js';
 import { WorkerGroup } from '../actors/symbol/worker-group.js';
+import { connectNats } from '../runtime/nats/index.js';
 import type { ProcessContext } from '../runtime/process.js';
 import { WorkerOwnership } from '../schemas/state.js';
 import { groupBucket, NatsGroupStore } from '../store/group-kv.js';
@@ -29,7 +30,15 @@ export async function startWorker(ctx: ProcessContext, cfg: WorkerConfig, mode: 
   if (mode === 'group') {
     id = `${base}-${process.pid}-${randomBytes(3).toString('hex')}`;
     shard = 'group';
-    const store = await NatsGroupStore.open(ctx.nats!, groupBucket(ctx.ns), loadStreamsConfig(env).TICKWORK_STREAM_REPLICAS);
+    // The group's heartbeats, lease writes and watch go over a connection of their own. On the data
+    // connection they queued behind catch-up reads (8 consumers × 4,000 trades in flight): with both
+    // cores busy, heartbeat PubAcks came back after more than TTL − margin (3 s lease), the worker
+    // dropped every lease every 10–20 s and re-read the symbols' past each time.
+    const control = await connectNats(ctx.config.NATS_URL, 'tickwork-worker-group', ctx.log.child({ component: 'worker-group' }), { env });
+    ctx.lifecycle.onShutdown('connections', 'nats-group', async () => {
+      if (!control.nc.isClosed()) await control.nc.drain();
+    });
+    const store = await NatsGroupStore.open(control, groupBucket(ctx.ns), loadStreamsConfig(env).TICKWORK_STREAM_REPLICAS);
     ownership = new WorkerGroup({ id, store, ttlMs: cfg.TICKWORK_LEASE_TTL_MS, log: ctx.log.child({ component: 'worker-group' }) });
   } else {
     const s = parseShard(cfg.TICKWORK_SHARD);

@@ -5,6 +5,7 @@ import { Namespace } from '../runtime/namespace.js';
 import { connectNats, type NatsHandles } from '../runtime/nats/index.js';
 import { connectPg, type Sql } from '../runtime/pg.js';
 import { connectRedis, type Redis } from '../runtime/redis.js';
+import { track } from './support/children.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -90,15 +91,9 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: s
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  // A failing test must not leave its worker or sink running after the test process is gone.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, sig) => {
-      process.off('exit', killOnExit);
-      resolve(code ?? sig ?? -1);
-    }),
-  );
+  // A failing test must not leave its worker or sink running after it (test/support/children.ts).
+  track(child);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   return {
     child,
     output: () => out,

@@ -7,6 +7,7 @@ import { appliedSoFar, waitFor } from '../exactly-once/pipeline.js';
 import { writeAggTrades } from '../replay/files.js';
 import { freePort, until } from '../support/nats-server.js';
 import { readyAfter, replay, replayToEnd, settle, SHORT, sleep, startStack, type Stack } from './rig.js';
+import { track } from '../support/children.js';
 
 /**
  * Issue 9's Redis row with a real restart: a redis-server of the row's own holds the worker's
@@ -33,7 +34,7 @@ class RedisServer {
     this.child = child;
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    process.once('exit', () => child.kill('SIGKILL'));
+    track(child);
     await until(`redis-server on :${this.port}`, () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited: ${out.slice(-2000)}`);
       return /Ready to accept connections/.test(out);

@@ -94,6 +94,29 @@ export async function waitFor(what: string, pred: () => Promise<boolean>, timeou
   }
 }
 
+/**
+ * Waits until `measure()` reaches `target`, failing when it has not grown for `stallMs` (a liveness
+ * bound that holds on a loaded machine, where the total time varies several-fold) or after
+ * `maxMs` in all. The error names how far it got.
+ */
+export async function waitForCount(what: string, measure: () => Promise<number>, target: number, opts: { stallMs: number; maxMs: number }): Promise<void> {
+  const start = Date.now();
+  let best = -1;
+  let grewAt = start;
+  for (;;) {
+    const n = await measure();
+    if (n >= target) return;
+    const now = Date.now();
+    if (n > best) {
+      best = n;
+      grewAt = now;
+    }
+    if (now - grewAt > opts.stallMs) throw new Error(`timed out waiting for ${what}: ${n} of ${target}, no progress in ${opts.stallMs} ms`);
+    if (now - start > opts.maxMs) throw new Error(`timed out waiting for ${what}: ${n} of ${target} after ${opts.maxMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Waits until the sink's durable consumer has written and acknowledged everything in MD_CANDLES. */
 export async function sinkDrained(iso: Isolated): Promise<boolean> {
   const nats = await iso.nats();

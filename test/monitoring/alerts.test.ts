@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { freePort, readRepo, waitForHttp } from '../deploy/helpers.js';
 import { isolated } from '../harness.js';
 import { startStack, type Role, type Stack } from './stack.js';
+import { track } from '../support/children.js';
 
 /**
  * The alert rules (monitoring/prometheus/rules.yml) evaluated by Debian's real Prometheus,
@@ -72,7 +73,7 @@ beforeAll(async () => {
   });
   prometheus.stdout!.on('data', (b: Buffer) => (promOut = (promOut + b.toString()).slice(-10_000)));
   prometheus.stderr!.on('data', (b: Buffer) => (promOut = (promOut + b.toString()).slice(-10_000)));
-  process.once('exit', () => prometheus.kill('SIGKILL'));
+  track(prometheus);
   await waitForHttp(`${promUrl}/-/ready`, (s) => s === 200, 60_000);
   // Every target scraped and up before anything is induced.
   await waitForHttp(`${promUrl}/api/v1/query?query=sum(up)`, (_s, body) => /"value":\[[^,]+,"4"\]/.test(body), 60_000);

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -96,12 +97,6 @@ export interface NatsServerOptions {
   jetstream?: boolean;
 }
 
-/** Every server process this test process started, killed when it exits whatever happened. */
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
 /**
  * One real nats-server process with its own ports, config and JetStream store. kill() and
  * restart() keep the ports and the store, as an operator restarting the same node would.
@@ -162,7 +157,7 @@ export class NatsServerProcess {
     this.out = '';
     const child = spawn(bin, ['-c', this.confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    live.add(child);
+    track(child);
     const onData = (b: Buffer) => {
       this.out = (this.out + b.toString()).slice(-65_536);
     };
@@ -171,7 +166,6 @@ export class NatsServerProcess {
     // 'close', not 'exit': the last log lines (why it stopped) are read by then.
     this.exited = new Promise((resolve) =>
       child.once('close', () => {
-        live.delete(child);
         if (this.child === child) this.child = null;
         resolve();
       }),
