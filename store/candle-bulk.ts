@@ -2,6 +2,7 @@ import type { Candle } from '../schemas/candle.js';
 import { TIMEFRAMES, type Tf } from '../schemas/common.js';
 import { counter } from '../runtime/metrics.js';
 import type { Sql } from '../runtime/pg.js';
+import { PARTITION_GRANULARITY, partitionName, periodStart } from './partitions.js';
 import type { TransactionSql } from 'postgres';
 
 /**
@@ -27,6 +28,8 @@ const VALUES = 'open, high, low, close, volume, quote_volume, vwap, buy_volume, 
 const text = (v: string | null): string => (v === null ? '\\N' : /[\t\n\r\\]/.test(v) ? v.replace(/[\t\n\r\\]/g, (c) => ({ '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' })[c]!) : v);
 
 const DAY_MS = 86_400_000;
+/** Fewer direct rows than this are not worth a lock and a check. */
+const DIRECT_MIN = 500;
 /** Last day formatted by `iso`: a batch's timestamps fall on few days. */
 let isoDay = Number.NaN;
 let isoDate = '';
@@ -90,6 +93,8 @@ export class CandleBulkWriter {
     private readonly schema: string,
     /** Timeframes stored (TICKWORK_STORED_TFS); the others are derived from 1m on read, not written. */
     storedTfs: readonly Tf[] = TIMEFRAMES,
+    /** Wall clock: which day is today (its partition the live sink writes). */
+    private readonly now: () => number = Date.now,
   ) {
     this.stored = new Set(storedTfs);
   }
@@ -97,7 +102,15 @@ export class CandleBulkWriter {
   /** Loads `rows` into a fresh temporary table `candle_load` of this transaction. */
   private async load(tx: TransactionSql<Record<string, never>>, rows: readonly Candle[]): Promise<void> {
     await tx.unsafe(`create temp table candle_load (like "${this.schema}".candles including defaults) on commit drop`);
-    const stream = await tx.unsafe(`copy candle_load (${COLUMNS}) from stdin`).writable();
+    await this.copy(tx, 'candle_load', rows);
+  }
+
+  /**
+   * COPY of `rows` into `table`. Only where no row can conflict: postgres.js does not end a COPY the
+   * server failed (a unique violation hangs it), so nothing here relies on that error.
+   */
+  private async copy(tx: TransactionSql<Record<string, never>>, table: string, rows: readonly Candle[]): Promise<void> {
+    const stream = await tx.unsafe(`copy ${table} (${COLUMNS}) from stdin`).writable();
     await new Promise<void>((resolve, reject) => {
       stream.on('error', reject);
       stream.on('finish', resolve);
@@ -117,44 +130,104 @@ export class CandleBulkWriter {
     if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
     const t = `"${this.schema}".candles`;
     const res = await this.sql.begin(async (tx) => {
-      await this.load(tx, rows);
-      // New rows first: a first backfill of a range is done after this one pass.
-      const [fresh] = await tx.unsafe<{ inserted: number }[]>(`
-        with written as (
-          insert into ${t} (${COLUMNS})
-          select ${COLUMNS} from candle_load order by venue, symbol, tf, open_time
-          on conflict (venue, symbol, tf, open_time) do nothing
-          returning 1
-        ), seen as (
-          insert into "${this.schema}".symbols as s (venue, symbol)
-          select distinct venue, symbol from candle_load order by 1, 2
-          on conflict (venue, symbol) do update set last_seen = now()
-        )
-        select count(*)::int as inserted from written`);
-      const inserted = fresh?.inserted ?? 0;
-      if (inserted === rows.length) return { inserted, updated: 0 };
-      // Some were stored: those that differ are replaced. The rows just inserted are equal to theirs.
-      const [changed] = await tx.unsafe<{ updated: number }[]>(`
-        with written as (
-          insert into ${t} as c (${COLUMNS})
-          select ${COLUMNS} from candle_load order by venue, symbol, tf, open_time
-          on conflict (venue, symbol, tf, open_time) do update set
-            close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
-            close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
-            vwap = excluded.vwap, buy_volume = excluded.buy_volume, trades = excluded.trades,
-            first_trade_id = excluded.first_trade_id, last_trade_id = excluded.last_trade_id,
-            closed = excluded.closed, updated_at = now()
-          where (excluded.trades, excluded.closed) >= (c.trades, c.closed)
-            and (c.${VALUES.split(', ').join(', c.')}) is distinct from (excluded.${VALUES.split(', ').join(', excluded.')})
-          returning 1
-        )
-        select count(*)::int as updated from written`);
-      return { inserted, updated: changed?.updated ?? 0 };
+      const { direct, rest } = await this.split(tx, rows);
+      if (direct.length > 0) {
+        await this.copy(tx, t, direct);
+        await tx.unsafe(`insert into "${this.schema}".symbols (venue, symbol) values ($1, $2) on conflict (venue, symbol) do update set last_seen = now()`, [direct[0]!.venue, direct[0]!.symbol]);
+      }
+      if (rest.length === 0) return { inserted: direct.length, updated: 0 };
+      const r = await this.compareAndWrite(tx, rest);
+      return { inserted: direct.length + r.inserted, updated: r.updated };
     });
     const out = { ...res, unchanged: rows.length - res.inserted - res.updated };
     bulkRows.inc({ outcome: 'inserted' }, out.inserted);
     bulkRows.inc({ outcome: 'updated' }, out.updated);
     return out;
+  }
+
+  /**
+   * The rows that can be copied straight into `candles` (a first backfill of a past day: no
+   * temporary table to write, read and sort), and the rest. Direct: one venue and symbol, 1s bars
+   * of past days (daily partitions the live sink does not write to) with nothing stored in their
+   * span. Those partitions are locked against other writers (SHARE ROW EXCLUSIVE, until commit)
+   * before the check, so no row can land between the check and the COPY; the monthly partitions
+   * of the other timeframes, which the live sink writes, are not locked.
+   */
+  private async split(tx: TransactionSql<Record<string, never>>, rows: readonly Candle[]): Promise<{ direct: Candle[]; rest: readonly Candle[] }> {
+    const { venue, symbol } = rows[0]!;
+    const today = periodStart(this.now(), 'day');
+    const direct: Candle[] = [];
+    const rest: Candle[] = [];
+    const parts = new Set<string>();
+    const tfs = new Set<string>();
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
+    for (const c of rows) {
+      if (c.venue !== venue || c.symbol !== symbol) return { direct: [], rest: rows };
+      const tf = c.tf as Tf;
+      const day = PARTITION_GRANULARITY[tf] === 'day' ? periodStart(c.openTime, 'day') : null;
+      if (day === null || day >= today) {
+        rest.push(c);
+        continue;
+      }
+      direct.push(c);
+      parts.add(partitionName(tf, day));
+      tfs.add(tf);
+      if (c.openTime < from) from = c.openTime;
+      if (c.openTime > to) to = c.openTime;
+    }
+    if (direct.length < DIRECT_MIN) return { direct: [], rest: rows };
+    const names = [...parts].sort();
+    const found = await tx.unsafe<{ n: number }[]>(`select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace where s.nspname = $1 and c.relname = any($2::text[])`, [this.schema, names]);
+    // A missing partition: its rows would go to the DEFAULT one, which is not ours to lock.
+    if (found[0]!.n !== names.length) return { direct: [], rest: rows };
+    await tx.unsafe(`lock table ${names.map((n) => `"${this.schema}"."${n}"`).join(', ')} in share row exclusive mode`);
+    const stored = await tx.unsafe(`select 1 from "${this.schema}".candles where venue = $1 and symbol = $2 and tf = any($3::text[]) and open_time between $4 and $5 limit 1`, [
+      venue,
+      symbol,
+      [...tfs],
+      iso(from),
+      iso(to),
+    ]);
+    return stored.length === 0 ? { direct, rest } : { direct: [], rest: rows };
+  }
+
+  /** Inserts the new rows of `rows` and replaces stored ones that differ, in the sink's version order. */
+  private async compareAndWrite(tx: TransactionSql<Record<string, never>>, rows: readonly Candle[]): Promise<{ inserted: number; updated: number }> {
+    const t = `"${this.schema}".candles`;
+    await this.load(tx, rows);
+    // New rows first: a first backfill of a range is done after this one pass.
+    const [fresh] = await tx.unsafe<{ inserted: number }[]>(`
+      with written as (
+        insert into ${t} (${COLUMNS})
+        select ${COLUMNS} from candle_load order by venue, symbol, tf, open_time
+        on conflict (venue, symbol, tf, open_time) do nothing
+        returning 1
+      ), seen as (
+        insert into "${this.schema}".symbols as s (venue, symbol)
+        select distinct venue, symbol from candle_load order by 1, 2
+        on conflict (venue, symbol) do update set last_seen = now()
+      )
+      select count(*)::int as inserted from written`);
+    const inserted = fresh?.inserted ?? 0;
+    if (inserted === rows.length) return { inserted, updated: 0 };
+    // Some were stored: those that differ are replaced. The rows just inserted are equal to theirs.
+    const [changed] = await tx.unsafe<{ updated: number }[]>(`
+      with written as (
+        insert into ${t} as c (${COLUMNS})
+        select ${COLUMNS} from candle_load order by venue, symbol, tf, open_time
+        on conflict (venue, symbol, tf, open_time) do update set
+          close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
+          close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
+          vwap = excluded.vwap, buy_volume = excluded.buy_volume, trades = excluded.trades,
+          first_trade_id = excluded.first_trade_id, last_trade_id = excluded.last_trade_id,
+          closed = excluded.closed, updated_at = now()
+        where (excluded.trades, excluded.closed) >= (c.trades, c.closed)
+          and (c.${VALUES.split(', ').join(', c.')}) is distinct from (excluded.${VALUES.split(', ').join(', excluded.')})
+        returning 1
+      )
+      select count(*)::int as updated from written`);
+    return { inserted, updated: changed?.updated ?? 0 };
   }
 
   /**

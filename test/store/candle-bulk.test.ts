@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Candle } from '../../schemas/candle.js';
-import { TF_MS, type Tf } from '../../schemas/common.js';
+import { TF_MS, TIMEFRAMES, type Tf } from '../../schemas/common.js';
 import { CandleBulkWriter } from '../../store/candle-bulk.js';
 import { migrate } from '../../store/migrate.js';
 import { ensurePartitions } from '../../store/partitions.js';
@@ -61,6 +61,9 @@ beforeAll(async () => {
 });
 afterAll(() => iso.cleanup());
 
+/** A writer for which T0's day is past: its 1s bars may go straight into their daily partition. */
+const pastWriter = () => new CandleBulkWriter(iso.sql(), schema, TIMEFRAMES, () => T0 + 2 * 86_400_000);
+
 describe('CandleBulkWriter.upsert (PostgreSQL)', () => {
   it('new rows, and the same rows meeting a stored one, store the same text; the symbol is recorded', async () => {
     const w = new CandleBulkWriter(iso.sql(), schema);
@@ -118,6 +121,48 @@ describe('CandleBulkWriter.upsert (PostgreSQL)', () => {
     }
     const rows = await stored('RACE-USDT');
     expect(rows).toHaveLength(100);
+    expect(rows.filter((r) => r.includes('|9|'))).toHaveLength(1);
+  });
+
+  it('a first write of past days copies straight into candles: the same rows and text as the comparing path; a re-run changes nothing', async () => {
+    const direct = pastWriter();
+    expect(await direct.upsert(day('DIR-USDT', 3_000))).toEqual({ inserted: 3_050, updated: 0, unchanged: 0 });
+    await new CandleBulkWriter(iso.sql(), schema).upsert(day('CMP-USDT', 3_000));
+    const a = await stored('DIR-USDT');
+    expect(a).toHaveLength(3_050);
+    expect(a).toEqual(await stored('CMP-USDT'));
+    expect(await direct.upsert(day('DIR-USDT', 3_000))).toEqual({ inserted: 0, updated: 0, unchanged: 3_050 });
+    expect(await stored('DIR-USDT')).toEqual(a);
+    const [sym] = await iso.sql().unsafe(`select count(*)::int as n from "${schema}".symbols where symbol = 'DIR-USDT'`);
+    expect(sym!.n).toBe(1);
+  });
+
+  it("the direct path waits for another writer's uncommitted row in its partition, then sees it and compares", async () => {
+    const w = pastWriter();
+    const batch = Array.from({ length: 1_000 }, (_, i) => candle('LOCK-USDT', '1s', i));
+    const other = await iso.sql().reserve();
+    try {
+      await other.unsafe('begin');
+      await other.unsafe(
+        `insert into "${schema}".candles (venue, symbol, tf, open_time, close_time, open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, closed)
+         values ('binance', 'LOCK-USDT', '1s', $1, $2, 1, 1, 1, 1, 0, 0, 1, 0, 9, true)`,
+        [new Date(T0 + 500_000).toISOString(), new Date(T0 + 500_999).toISOString()],
+      );
+      const write = w.upsert(batch);
+      let waited = false;
+      for (let i = 0; i < 400 && !waited; i++) {
+        const [waiting] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from pg_locks where not granted and locktype = 'relation'`);
+        waited = waiting!.n > 0;
+        if (!waited) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(waited).toBe(true);
+      await other.unsafe('commit');
+      expect(await write).toEqual({ inserted: 999, updated: 0, unchanged: 1 });
+    } finally {
+      other.release();
+    }
+    const rows = await stored('LOCK-USDT');
+    expect(rows).toHaveLength(1_000);
     expect(rows.filter((r) => r.includes('|9|'))).toHaveLength(1);
   });
 });
