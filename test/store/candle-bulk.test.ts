@@ -61,6 +61,34 @@ beforeAll(async () => {
 });
 afterAll(() => iso.cleanup());
 
+/**
+ * Another transaction inserts 1s bar `at` of `symbol` (9 trades) and holds it uncommitted while
+ * `w` upserts bars 0..count-1; it commits once the upsert waits on a lock of `lockType`. Returns
+ * the upsert's result and whether it was seen waiting.
+ */
+async function meetUncommitted(w: CandleBulkWriter, symbol: string, count: number, at: number, lockType: 'transactionid' | 'relation') {
+  const other = await iso.sql().reserve();
+  try {
+    await other.unsafe('begin');
+    await other.unsafe(
+      `insert into "${schema}".candles (venue, symbol, tf, open_time, close_time, open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, closed)
+       values ('binance', $1, '1s', $2, $3, 1, 1, 1, 1, 0, 0, 1, 0, 9, true)`,
+      [symbol, new Date(T0 + at * 1_000).toISOString(), new Date(T0 + at * 1_000 + 999).toISOString()],
+    );
+    const write = w.upsert(Array.from({ length: count }, (_, i) => candle(symbol, '1s', i)));
+    let waited = false;
+    for (let i = 0; i < 400 && !waited; i++) {
+      const [waiting] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from pg_locks where not granted and locktype = $1`, [lockType]);
+      waited = waiting!.n > 0;
+      if (!waited) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await other.unsafe('commit');
+    return { ...(await write), waited };
+  } finally {
+    other.release();
+  }
+}
+
 /** A writer for which T0's day is past: its 1s bars may go straight into their daily partition. */
 const pastWriter = () => new CandleBulkWriter(iso.sql(), schema, TIMEFRAMES, () => T0 + 2 * 86_400_000);
 
@@ -97,28 +125,8 @@ describe('CandleBulkWriter.upsert (PostgreSQL)', () => {
   });
 
   it("another writer's row committed while the batch waits on its key is met, not a failure (the sink's order keeps the one with more trades)", async () => {
-    const w = new CandleBulkWriter(iso.sql(), schema);
-    const batch = Array.from({ length: 100 }, (_, i) => candle('RACE-USDT', '1s', i));
-    const other = await iso.sql().reserve();
-    try {
-      await other.unsafe('begin');
-      await other.unsafe(
-        `insert into "${schema}".candles (venue, symbol, tf, open_time, close_time, open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, closed)
-         values ('binance', 'RACE-USDT', '1s', $1, $2, 1, 1, 1, 1, 0, 0, 1, 0, 9, true)`,
-        [new Date(T0 + 50_000).toISOString(), new Date(T0 + 50_999).toISOString()],
-      );
-      const write = w.upsert(batch);
-      // Commit once the batch waits on that key.
-      for (let i = 0; i < 400; i++) {
-        const [waiting] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid'`);
-        if (waiting!.n > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      await other.unsafe('commit');
-      expect(await write).toEqual({ inserted: 99, updated: 0, unchanged: 1 });
-    } finally {
-      other.release();
-    }
+    const res = await meetUncommitted(new CandleBulkWriter(iso.sql(), schema), 'RACE-USDT', 100, 50, 'transactionid');
+    expect(res).toEqual({ inserted: 99, updated: 0, unchanged: 1, waited: true });
     const rows = await stored('RACE-USDT');
     expect(rows).toHaveLength(100);
     expect(rows.filter((r) => r.includes('|9|'))).toHaveLength(1);
@@ -138,29 +146,8 @@ describe('CandleBulkWriter.upsert (PostgreSQL)', () => {
   });
 
   it("the direct path waits for another writer's uncommitted row in its partition, then sees it and compares", async () => {
-    const w = pastWriter();
-    const batch = Array.from({ length: 1_000 }, (_, i) => candle('LOCK-USDT', '1s', i));
-    const other = await iso.sql().reserve();
-    try {
-      await other.unsafe('begin');
-      await other.unsafe(
-        `insert into "${schema}".candles (venue, symbol, tf, open_time, close_time, open, high, low, close, volume, quote_volume, vwap, buy_volume, trades, closed)
-         values ('binance', 'LOCK-USDT', '1s', $1, $2, 1, 1, 1, 1, 0, 0, 1, 0, 9, true)`,
-        [new Date(T0 + 500_000).toISOString(), new Date(T0 + 500_999).toISOString()],
-      );
-      const write = w.upsert(batch);
-      let waited = false;
-      for (let i = 0; i < 400 && !waited; i++) {
-        const [waiting] = await iso.sql().unsafe<{ n: number }[]>(`select count(*)::int as n from pg_locks where not granted and locktype = 'relation'`);
-        waited = waiting!.n > 0;
-        if (!waited) await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      expect(waited).toBe(true);
-      await other.unsafe('commit');
-      expect(await write).toEqual({ inserted: 999, updated: 0, unchanged: 1 });
-    } finally {
-      other.release();
-    }
+    const res = await meetUncommitted(pastWriter(), 'LOCK-USDT', 1_000, 500, 'relation');
+    expect(res).toEqual({ inserted: 999, updated: 0, unchanged: 1, waited: true });
     const rows = await stored('LOCK-USDT');
     expect(rows).toHaveLength(1_000);
     expect(rows.filter((r) => r.includes('|9|'))).toHaveLength(1);
