@@ -95,15 +95,20 @@ export class WorkerGroup implements Ownership {
   private serverTs = 0;
   private serverAt = 0;
   private maxRevision = 0;
-  /** Last acknowledged heartbeat: monotonic send time and its revision. */
-  private heartbeat: { sentAt: number; revision: number } | null = null;
+  /** Last acknowledged heartbeat: monotonic send and acknowledgement times, and its revision. */
+  private heartbeat: { sentAt: number; ackAt: number; revision: number } | null = null;
   /** Server time of this worker's newest heartbeat the watch has delivered. */
   private ownSeenMs = 0;
   /** When a heartbeat was last sent for a waiting takeover (monotonic). */
   private evidenceBeatAt = Number.NEGATIVE_INFINITY;
-  private heartbeatInFlight = false;
+  /** Acknowledged heartbeats the watch has not delivered yet (revision, monotonic ack time), oldest first. */
+  private unseen: { revision: number; ackAt: number }[] = [];
+  /** Monotonic send time of the heartbeat in flight; null when none is. */
+  private heartbeatSince: number | null = null;
   private stopWatch: (() => void) | null = null;
   private watchStartedAt = 0;
+  /** Bumped by every (re)start of the watch: a watch that comes up after a newer one started is stopped at once. */
+  private watchGeneration = 0;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private reconcileQueued = false;
@@ -130,7 +135,12 @@ export class WorkerGroup implements Ownership {
     const every = Math.max(50, Math.floor(this.opts.ttlMs / 3));
     this.timers.push(setInterval(() => void this.beat(), every));
     // Liveness is judged by time passing, not only by entries arriving.
-    this.timers.push(setInterval(() => this.reconcile(), Math.max(50, Math.min(250, Math.floor(this.opts.ttlMs / 20)))));
+    this.timers.push(
+      setInterval(() => {
+        this.checkWatch();
+        this.reconcile();
+      }, Math.max(50, Math.min(250, Math.floor(this.opts.ttlMs / 20)))),
+    );
     for (const t of this.timers) t.unref();
     this.reconcile();
   }
@@ -187,9 +197,13 @@ export class WorkerGroup implements Ownership {
   // ---- membership ----------------------------------------------------------------------------
 
   private async beat(): Promise<void> {
-    if (this.heartbeatInFlight || this.stopping) return;
-    this.heartbeatInFlight = true;
+    if (this.stopping) return;
     const sentAt = this.monotonic();
+    // One at a time; a put that has neither answered nor failed in a TTL (its own timeout is half
+    // of it) no longer holds the next ones back.
+    if (this.heartbeatSince !== null && sentAt - this.heartbeatSince < this.opts.ttlMs) return;
+    const mine = sentAt;
+    this.heartbeatSince = mine;
     try {
       // Half the TTL at most: a heartbeat stuck on a lost stream leader (5 s by default) would block
       // the next ones past the lease; failing early lets the next one go to the new leader.
@@ -202,16 +216,33 @@ export class WorkerGroup implements Ownership {
         this.opts.log.warn({ worker: this.opts.id, symbols: this.held.size }, 'worker group: heartbeat gap past the lease (paused or starved); every lease dropped');
         for (const key of [...this.held.keys()]) this.lose(key, 'heartbeat gap');
       }
-      this.heartbeat = { sentAt, revision };
+      if (this.heartbeat === null || sentAt > this.heartbeat.sentAt) this.heartbeat = { sentAt, ackAt, revision };
+      if (revision > this.maxRevision && this.unseen.length < 64) this.unseen.push({ revision, ackAt });
       m.renew.observe({ worker: this.opts.id }, (this.monotonic() - sentAt) / 1000);
     } catch (err) {
       this.warn('worker group: heartbeat failed', err);
     } finally {
-      this.heartbeatInFlight = false;
+      if (this.heartbeatSince === mine) this.heartbeatSince = null;
     }
-    // A watch that has not shown our own heartbeat for a while is stuck: start it again.
-    if (this.heartbeat && this.maxRevision < this.heartbeat.revision && this.monotonic() - this.watchStartedAt > this.opts.ttlMs / 3 + 1_000) void this.rewatch();
     this.reconcile();
+  }
+
+  /**
+   * A watch that has not delivered a heartbeat of ours acknowledged a while ago is stuck (its
+   * consumer lost with a server, or never created): start it again. Checked on the timer, not
+   * only after a heartbeat, so a stuck watch is found whatever the heartbeats do. Only a heartbeat
+   * acknowledged more than an interval + 1 s ago counts: one just acknowledged may still be on
+   * its way through the watch.
+   */
+  private checkWatch(): void {
+    while (this.unseen.length > 0 && this.unseen[0]!.revision <= this.maxRevision) this.unseen.shift();
+    const oldest = this.unseen[0];
+    if (this.stopping || oldest === undefined) return;
+    const now = this.monotonic();
+    const grace = this.opts.ttlMs / 3 + 1_000;
+    if (now - oldest.ackAt <= grace || now - this.watchStartedAt <= grace) return;
+    this.warn(`worker group: the watch has not shown our heartbeat of ${Math.round(now - oldest.ackAt)} ms ago; reading the group again`, null);
+    void this.rewatch();
   }
 
   /** Our leases are ours only while our last acknowledged heartbeat is younger than TTL − margin. */
@@ -249,13 +280,35 @@ export class WorkerGroup implements Ownership {
 
   private async watch(): Promise<void> {
     this.watchStartedAt = this.monotonic();
+    const generation = ++this.watchGeneration;
     let stop: () => void = () => undefined;
-    stop = await this.opts.store.watch(
-      (e) => this.onEntry(e),
+    const started = this.opts.store.watch(
+      (e) => {
+        if (generation === this.watchGeneration) this.onEntry(e);
+      },
       () => {
         if (!this.stopping && this.stopWatch === stop) void this.rewatch();
       },
     );
+    // Creating the watch's consumer can hang while the bucket's stream elects a leader: give up
+    // after a TTL (a late one is stopped when it comes) and let the caller try again.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`watch not started in ${this.opts.ttlMs} ms`)), this.opts.ttlMs);
+      timer.unref();
+    });
+    try {
+      stop = await Promise.race([started, gaveUp]);
+    } catch (err) {
+      void started.then((late) => late(), () => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (generation !== this.watchGeneration || this.stopping) {
+      stop();
+      return;
+    }
     this.stopWatch = stop;
   }
 

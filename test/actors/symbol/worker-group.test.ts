@@ -34,6 +34,16 @@ class MemoryClient implements GroupStore {
   dead = false;
   /** Heartbeat puts fail (time out), as they do while the bucket's stream has no leader. */
   failPuts = false;
+  /** The next this many puts never answer nor fail (a request lost in a reconnect). */
+  hangPuts = 0;
+  /** The next this many watches never start (their consumer's creation never answers). */
+  hangWatches = 0;
+  /** Drops every running watch without a word (its consumer gone with a server). */
+  loseWatches(): void {
+    for (const w of this.mine) this.watchers.delete(w);
+    this.mine.clear();
+  }
+  private readonly mine = new Set<(e: GroupEntry) => void>();
   /** Watch entries wait here (a stalled watch consumer) until `releaseWatch`. */
   private held: (() => void)[] | null = null;
   holdWatch(): void {
@@ -65,6 +75,7 @@ class MemoryClient implements GroupStore {
   }
   put(key: string, value: string) {
     if (this.failPuts) return Promise.reject(new Error('timeout'));
+    if (this.hangPuts > 0 && this.hangPuts--) return new Promise<number>(() => undefined);
     return this.op(() => this.b.write(key, value).revision);
   }
   create(key: string, value: string) {
@@ -80,6 +91,7 @@ class MemoryClient implements GroupStore {
     return this.op(() => void this.b.write(key, '', true));
   }
   async watch(onEntry: (e: GroupEntry) => void) {
+    if (this.hangWatches > 0 && this.hangWatches--) return new Promise<() => void>(() => undefined);
     const w = (e: GroupEntry) => {
       if (this.dead) return;
       if (this.paused) this.paused.push(() => onEntry(e));
@@ -88,7 +100,11 @@ class MemoryClient implements GroupStore {
     };
     for (const e of this.b.entries.values()) queueMicrotask(() => w(e));
     this.watchers.add(w);
-    return () => void this.watchers.delete(w);
+    this.mine.add(w);
+    return () => {
+      this.watchers.delete(w);
+      this.mine.delete(w);
+    };
   }
 }
 
@@ -243,6 +259,35 @@ describe('WorkerGroup (KV in memory, fake clocks)', () => {
     // TTL after b's last heartbeat, plus a's evidence heartbeat and its echo: well before a's next regular beat would add a third of the TTL.
     await run(TTL + 400, [a, b]);
     for (const k of hers) expect(a.running.get(k), k).toBeGreaterThan(0);
+  });
+
+  it('a heartbeat that never answers does not hold the next ones back: the member keeps its symbols', async () => {
+    const bucket = new MemoryBucket();
+    const a = new Member(bucket, 'a');
+    await a.group.start(a);
+    a.group.observe(KEYS);
+    await run(2_000, [a]);
+    expect(a.holding()).toHaveLength(KEYS.length);
+    a.client.hangPuts = 1;
+    await run(3 * TTL, [a]);
+    // It may have given them up for a moment (no heartbeat within TTL - margin), but it heartbeats again and holds them.
+    expect(a.holding()).toHaveLength(KEYS.length);
+    expect(a.group.view().members).toEqual(['a']);
+  });
+
+  it('a watch lost without a word, whose re-creation first hangs, is started again: new symbols are acquired', async () => {
+    const bucket = new MemoryBucket();
+    const a = new Member(bucket, 'a');
+    await a.group.start(a);
+    a.group.observe(KEYS.slice(0, 10));
+    await run(2_000, [a]);
+    expect(a.holding()).toHaveLength(10);
+    a.client.loseWatches();
+    a.client.hangWatches = 2;
+    await run(1_000, [a]);
+    a.group.observe(KEYS.slice(10, 20));
+    await run(4 * TTL, [a]);
+    expect(a.holding()).toHaveLength(20);
   });
 
   it('a foreign write to a held lease (another owner, or a value that does not parse) means lost, not a crash', async () => {
