@@ -39,7 +39,11 @@ async function stop(cli: CliProcess): Promise<void> {
 }
 
 async function candles(base: string, venue: string, symbol: string, tf: string, limit = 2000): Promise<Candle[]> {
-  const res = await fetch(`${base}/v1/candles?${new URLSearchParams({ venue, symbol, tf, limit: String(limit) })}`);
+  const url = `${base}/v1/candles?${new URLSearchParams({ venue, symbol, tf, limit: String(limit) })}`;
+  const res = await fetch(url).catch((err: Error) => {
+    // A network error says little by itself (seen once under load: "fetch failed"): its cause and the process's last lines.
+    throw new Error(`GET ${url}: ${err.message} (${String((err.cause as Error | undefined)?.message ?? err.cause)}); up ${up?.child.exitCode ?? up?.child.signalCode ?? 'running'}, its last output:\n${up?.output().slice(-3000)}`);
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { candles: Candle[] }).candles;
 }
