@@ -162,16 +162,23 @@ export class CandleBulkWriter {
     const tfs = new Set<string>();
     let from = Number.POSITIVE_INFINITY;
     let to = Number.NEGATIVE_INFINITY;
+    // The partition of the previous row's timeframe and day: a batch's rows come a day at a time.
+    let lastTf = '';
+    let lastDay = Number.NaN;
     for (const c of rows) {
       if (c.venue !== venue || c.symbol !== symbol) return { direct: [], rest: rows };
       const tf = c.tf as Tf;
-      const day = PARTITION_GRANULARITY[tf] === 'day' ? periodStart(c.openTime, 'day') : null;
+      const day = PARTITION_GRANULARITY[tf] === 'day' ? c.openTime - (((c.openTime % DAY_MS) + DAY_MS) % DAY_MS) : null;
       if (day === null || day >= today) {
         rest.push(c);
         continue;
       }
       direct.push(c);
-      parts.add(partitionName(tf, day));
+      if (tf !== lastTf || day !== lastDay) {
+        parts.add(partitionName(tf, day));
+        lastTf = tf;
+        lastDay = day;
+      }
       tfs.add(tf);
       if (c.openTime < from) from = c.openTime;
       if (c.openTime > to) to = c.openTime;
