@@ -7,7 +7,7 @@ import { groupBucket, sinkDurable } from '../../app/nats-auth.js';
 import { connectNats, type NatsHandles } from '../../runtime/nats/index.js';
 import { STREAMS } from '../../schemas/subjects.js';
 import type { Trade } from '../../schemas/trade.js';
-import type { WorkerOwnership } from '../../schemas/state.js';
+import { stateKey, type LiveState, type WorkerOwnership } from '../../schemas/state.js';
 import { appliedSoFar, finalResult, startSink, syntheticTrades, waitFor, WORKER_ENV } from '../exactly-once/pipeline.js';
 import { isolated, spawnCli, type CliProcess, type Isolated } from '../harness.js';
 import { summaryOf } from '../replay/files.js';
@@ -298,10 +298,21 @@ describe(`worker group on a 3-node NATS 2.10 cluster: ${N} trades over ${SYMBOLS
       expect(got.candles).toEqual(expected.candles);
       expect(got.states).toEqual(expected.states);
     } catch (err) {
-      // Each process's output, for the post-mortem.
+      // Each process's output, for the post-mortem: workers, sink and NATS nodes (the killed one's up to its end).
       workers.forEach((w, i) => writeFileSync(join(tmpdir(), `cluster-acceptance-worker-${i}.log`), w.cli.output()));
       writeFileSync(join(tmpdir(), 'cluster-acceptance-sink.log'), sink.output());
-      throw err;
+      for (const n of cluster.nodes) writeFileSync(join(tmpdir(), `cluster-acceptance-nats-${n.name}.log`), n.log());
+      // Which symbols fell behind, and who owned them in the last ownership sample.
+      const expectedBySymbol = new Map<string, number>();
+      for (const t of trades) expectedBySymbol.set(t.symbol, (expectedBySymbol.get(t.symbol) ?? 0) + 1);
+      const states = await iso.redis().mget(...symbols.map((sym) => iso.ns.key(stateKey('binance', sym))));
+      const lastClaims = sampler.samples.at(-1)?.claims;
+      const behind = symbols
+        .map((sym, i) => ({ sym, applied: states[i] ? (JSON.parse(states[i]!) as LiveState).tradesApplied : 0, expected: expectedBySymbol.get(sym) ?? 0 }))
+        .filter((x) => x.applied !== x.expected)
+        .map((x) => `${x.sym} ${x.applied}/${x.expected} owned by ${lastClaims?.get(`binance.${x.sym}`)?.join(',') ?? 'nobody'}`);
+      writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${behind.join('\n')}\n`);
+      throw new Error(`${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}`, { cause: err });
     } finally {
       await sampler.stop();
       leases.stop();
