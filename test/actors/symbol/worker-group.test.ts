@@ -155,6 +155,15 @@ async function run(ms: number, members: Member[], step = 50): Promise<void> {
   }
 }
 
+/** Member `a` alone on a fresh bucket, 2 s after it was given `keys`. */
+async function loneMember(keys: string[]): Promise<Member> {
+  const a = new Member(new MemoryBucket(), 'a');
+  await a.group.start(a);
+  a.group.observe(keys);
+  await run(2_000, [a]);
+  return a;
+}
+
 describe('WorkerGroup (KV in memory, fake clocks)', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date', 'performance', 'setImmediate'] });
@@ -262,11 +271,7 @@ describe('WorkerGroup (KV in memory, fake clocks)', () => {
   });
 
   it('a heartbeat that never answers does not hold the next ones back: the member keeps its symbols', async () => {
-    const bucket = new MemoryBucket();
-    const a = new Member(bucket, 'a');
-    await a.group.start(a);
-    a.group.observe(KEYS);
-    await run(2_000, [a]);
+    const a = await loneMember(KEYS);
     expect(a.holding()).toHaveLength(KEYS.length);
     a.client.hangPuts = 1;
     await run(3 * TTL, [a]);
@@ -276,11 +281,7 @@ describe('WorkerGroup (KV in memory, fake clocks)', () => {
   });
 
   it('a watch lost without a word, whose re-creation first hangs, is started again: new symbols are acquired', async () => {
-    const bucket = new MemoryBucket();
-    const a = new Member(bucket, 'a');
-    await a.group.start(a);
-    a.group.observe(KEYS.slice(0, 10));
-    await run(2_000, [a]);
+    const a = await loneMember(KEYS.slice(0, 10));
     expect(a.holding()).toHaveLength(10);
     a.client.loseWatches();
     a.client.hangWatches = 2;
