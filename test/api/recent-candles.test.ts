@@ -69,6 +69,10 @@ describe('/v1/candles while the sink is stopped', () => {
     await until('the sink to store 10 candles', async () => (await storedCount()) === 10);
     await sink!.stop();
     sink = null;
+    // The stopped sink's last pull request (2 s expiry) may still be open at the server: candles
+    // published into it would wait for the consumer's ack wait (120 s) before the restarted sink
+    // gets them (a final CI run once timed out below). Publish after it has expired.
+    await new Promise((r) => setTimeout(r, 2_500));
     for (let i = 10; i < 15; i++) await publish(candle(i), i + 1);
     const open = candle(15, false);
     const state: LiveState = {
@@ -96,9 +100,10 @@ describe('/v1/candles while the sink is stopped', () => {
 
     // The sink back: PostgreSQL catches up and the answer is the same.
     sink = await startSink(t.ctx, loadStoreSettings(t.iso.env));
-    await until('the sink to catch up', async () => (await storedCount()) === 15);
+    // A liveness bound: one redelivery after the sink consumer's ack wait (120 s) included.
+    await until('the sink to catch up', async () => (await storedCount()) === 15, 150_000);
     expect(await http('&limit=100')).toEqual([...Array.from({ length: 15 }, (_, i) => (i === 12 ? corrected : candle(i))), open]);
-  });
+  }, 240_000);
 });
 
 describe('/v1/candles while a worker waits for its PubAcks', () => {
