@@ -34,12 +34,13 @@ export async function startWorker(ctx: ProcessContext, cfg: WorkerConfig, mode: 
     // connection they queued behind catch-up reads (8 consumers × 4,000 trades in flight): with both
     // cores busy, heartbeat PubAcks came back after more than TTL − margin (3 s lease), the worker
     // dropped every lease every 10–20 s and re-read the symbols' past each time.
-    const control = await connectNats(ctx.config.NATS_URL, 'tickwork-worker-group', ctx.log.child({ component: 'worker-group' }), { env });
+    const groupLog = ctx.log.child({ component: 'worker-group' });
+    const control = await connectNats(ctx.config.NATS_URL, 'tickwork-worker-group', groupLog, { env });
     ctx.lifecycle.onShutdown('connections', 'nats-group', async () => {
       if (!control.nc.isClosed()) await control.nc.drain();
     });
     const store = await NatsGroupStore.open(control, groupBucket(ctx.ns), loadStreamsConfig(env).TICKWORK_STREAM_REPLICAS);
-    ownership = new WorkerGroup({ id, store, ttlMs: cfg.TICKWORK_LEASE_TTL_MS, log: ctx.log.child({ component: 'worker-group' }) });
+    ownership = new WorkerGroup({ id, store, ttlMs: cfg.TICKWORK_LEASE_TTL_MS, log: groupLog });
   } else {
     const s = parseShard(cfg.TICKWORK_SHARD);
     id = `${base}-${process.pid}-s${s.index}of${s.count}`;

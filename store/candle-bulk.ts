@@ -2,7 +2,7 @@ import type { Candle } from '../schemas/candle.js';
 import { TIMEFRAMES, type Tf } from '../schemas/common.js';
 import { counter } from '../runtime/metrics.js';
 import type { Sql } from '../runtime/pg.js';
-import { PARTITION_GRANULARITY, partitionName, periodStart } from './partitions.js';
+import { existingPartitions, PARTITION_GRANULARITY, partitionName, periodStart } from './partitions.js';
 import type { TransactionSql } from 'postgres';
 
 /**
@@ -131,11 +131,12 @@ export class CandleBulkWriter {
     const t = `"${this.schema}".candles`;
     const res = await this.sql.begin(async (tx) => {
       const { direct, rest } = await this.split(tx, rows);
-      if (direct.length > 0) {
-        await this.copy(tx, t, direct);
-        await tx.unsafe(`insert into "${this.schema}".symbols (venue, symbol) values ($1, $2) on conflict (venue, symbol) do update set last_seen = now()`, [direct[0]!.venue, direct[0]!.symbol]);
+      if (direct.length > 0) await this.copy(tx, t, direct);
+      if (rest.length === 0) {
+        // The comparing path records the symbol with its rows; without it, it is recorded here.
+        await tx.unsafe(`insert into "${this.schema}".symbols (venue, symbol) values ($1, $2) on conflict (venue, symbol) do update set last_seen = now()`, [rows[0]!.venue, rows[0]!.symbol]);
+        return { inserted: direct.length, updated: 0 };
       }
-      if (rest.length === 0) return { inserted: direct.length, updated: 0 };
       const r = await this.compareAndWrite(tx, rest);
       return { inserted: direct.length + r.inserted, updated: r.updated };
     });
@@ -162,22 +163,22 @@ export class CandleBulkWriter {
     const tfs = new Set<string>();
     let from = Number.POSITIVE_INFINITY;
     let to = Number.NEGATIVE_INFINITY;
-    // The partition of the previous row's timeframe and day: a batch's rows come a day at a time.
+    // The previous row's timeframe and day: a batch's rows come a day at a time, so the day and its
+    // partition name (Date work) are worked out once per day, not per row.
     let lastTf = '';
-    let lastDay = Number.NaN;
+    let day = Number.NaN;
     for (const c of rows) {
       if (c.venue !== venue || c.symbol !== symbol) return { direct: [], rest: rows };
       const tf = c.tf as Tf;
-      const day = PARTITION_GRANULARITY[tf] === 'day' ? c.openTime - (((c.openTime % DAY_MS) + DAY_MS) % DAY_MS) : null;
-      if (day === null || day >= today) {
+      if (PARTITION_GRANULARITY[tf] !== 'day' || c.openTime >= today) {
         rest.push(c);
         continue;
       }
       direct.push(c);
-      if (tf !== lastTf || day !== lastDay) {
+      if (tf !== lastTf || !(c.openTime >= day && c.openTime < day + DAY_MS)) {
+        day = periodStart(c.openTime, 'day');
         parts.add(partitionName(tf, day));
         lastTf = tf;
-        lastDay = day;
       }
       tfs.add(tf);
       if (c.openTime < from) from = c.openTime;
@@ -185,9 +186,9 @@ export class CandleBulkWriter {
     }
     if (direct.length < DIRECT_MIN) return { direct: [], rest: rows };
     const names = [...parts].sort();
-    const found = await tx.unsafe<{ n: number }[]>(`select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace where s.nspname = $1 and c.relname = any($2::text[])`, [this.schema, names]);
     // A missing partition: its rows would go to the DEFAULT one, which is not ours to lock.
-    if (found[0]!.n !== names.length) return { direct: [], rest: rows };
+    const existing = await existingPartitions(tx, this.schema);
+    if (!names.every((n) => existing.has(n))) return { direct: [], rest: rows };
     await tx.unsafe(`lock table ${names.map((n) => `"${this.schema}"."${n}"`).join(', ')} in share row exclusive mode`);
     const stored = await tx.unsafe(`select 1 from "${this.schema}".candles where venue = $1 and symbol = $2 and tf = any($3::text[]) and open_time between $4 and $5 limit 1`, [
       venue,

@@ -1,4 +1,5 @@
 import { TIMEFRAMES, type Tf } from '../schemas/common.js';
+import type { TransactionSql } from 'postgres';
 import type { Sql } from '../runtime/pg.js';
 import { deleteOutsideHistoryRanges, historyRanges } from './history-ranges.js';
 
@@ -55,7 +56,8 @@ export function parsePartitionName(name: string): { tf: Tf; start: number; end: 
 
 const q = (ident: string): string => `"${ident.replaceAll('"', '""')}"`;
 
-async function existingPartitions(sql: Sql, schema: string): Promise<Set<string>> {
+/** Names of the time partitions attached to the candle tables of `schema` (in a transaction or not). */
+export async function existingPartitions(sql: Sql | TransactionSql<Record<string, never>>, schema: string): Promise<Set<string>> {
   const rows = await sql<{ name: string }[]>`
     select c.relname as name
     from pg_inherits i

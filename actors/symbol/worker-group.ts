@@ -95,8 +95,8 @@ export class WorkerGroup implements Ownership {
   private serverTs = 0;
   private serverAt = 0;
   private maxRevision = 0;
-  /** Last acknowledged heartbeat: monotonic send and acknowledgement times, and its revision. */
-  private heartbeat: { sentAt: number; ackAt: number; revision: number } | null = null;
+  /** Last acknowledged heartbeat: monotonic send time and its revision. */
+  private heartbeat: { sentAt: number; revision: number } | null = null;
   /** Server time of this worker's newest heartbeat the watch has delivered. */
   private ownSeenMs = 0;
   /** When a heartbeat was last sent for a waiting takeover (monotonic). */
@@ -202,8 +202,7 @@ export class WorkerGroup implements Ownership {
     // One at a time; a put that has neither answered nor failed in a TTL (its own timeout is half
     // of it) no longer holds the next ones back.
     if (this.heartbeatSince !== null && sentAt - this.heartbeatSince < this.opts.ttlMs) return;
-    const mine = sentAt;
-    this.heartbeatSince = mine;
+    this.heartbeatSince = sentAt;
     try {
       // Half the TTL at most: a heartbeat stuck on a lost stream leader (5 s by default) would block
       // the next ones past the lease; failing early lets the next one go to the new leader.
@@ -216,13 +215,13 @@ export class WorkerGroup implements Ownership {
         this.opts.log.warn({ worker: this.opts.id, symbols: this.held.size }, 'worker group: heartbeat gap past the lease (paused or starved); every lease dropped');
         for (const key of [...this.held.keys()]) this.lose(key, 'heartbeat gap');
       }
-      if (this.heartbeat === null || sentAt > this.heartbeat.sentAt) this.heartbeat = { sentAt, ackAt, revision };
+      if (this.heartbeat === null || sentAt > this.heartbeat.sentAt) this.heartbeat = { sentAt, revision };
       if (revision > this.maxRevision && this.unseen.length < 64) this.unseen.push({ revision, ackAt });
       m.renew.observe({ worker: this.opts.id }, (this.monotonic() - sentAt) / 1000);
     } catch (err) {
       this.warn('worker group: heartbeat failed', err);
     } finally {
-      if (this.heartbeatSince === mine) this.heartbeatSince = null;
+      if (this.heartbeatSince === sentAt) this.heartbeatSince = null;
     }
     this.reconcile();
   }
@@ -301,6 +300,8 @@ export class WorkerGroup implements Ownership {
       stop = await Promise.race([started, gaveUp]);
     } catch (err) {
       void started.then((late) => late(), () => undefined);
+      // Superseded meanwhile by a newer watch: that one stands, nothing to retry.
+      if (generation !== this.watchGeneration) return;
       throw err;
     } finally {
       clearTimeout(timer);
