@@ -81,9 +81,14 @@ export function startSink(iso: Isolated, extra: NodeJS.ProcessEnv = {}): CliProc
 }
 
 /** Sum of tradesApplied over the given symbols' live states. */
-export async function appliedSoFar(iso: Isolated, symbols: string[]): Promise<number> {
+/** Per symbol (in `symbols` order), the trades its live state says were applied (0 without a state). */
+export async function appliedBySymbol(iso: Isolated, symbols: string[]): Promise<number[]> {
   const raws = await iso.redis().mget(...symbols.map((s) => iso.ns.key(stateKey('binance', s))));
-  return raws.reduce((n, raw) => n + (raw ? (JSON.parse(raw) as LiveState).tradesApplied : 0), 0);
+  return raws.map((raw) => (raw ? (JSON.parse(raw) as LiveState).tradesApplied : 0));
+}
+
+export async function appliedSoFar(iso: Isolated, symbols: string[]): Promise<number> {
+  return (await appliedBySymbol(iso, symbols)).reduce((n, k) => n + k, 0);
 }
 
 export async function waitFor(what: string, pred: () => Promise<boolean>, timeoutMs: number): Promise<void> {

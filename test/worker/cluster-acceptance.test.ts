@@ -7,8 +7,8 @@ import { groupBucket, sinkDurable } from '../../app/nats-auth.js';
 import { connectNats, type NatsHandles } from '../../runtime/nats/index.js';
 import { STREAMS } from '../../schemas/subjects.js';
 import type { Trade } from '../../schemas/trade.js';
-import { stateKey, type LiveState, type WorkerOwnership } from '../../schemas/state.js';
-import { appliedSoFar, finalResult, startSink, syntheticTrades, waitFor, WORKER_ENV } from '../exactly-once/pipeline.js';
+import type { WorkerOwnership } from '../../schemas/state.js';
+import { appliedBySymbol, appliedSoFar, finalResult, startSink, syntheticTrades, waitFor, WORKER_ENV } from '../exactly-once/pipeline.js';
 import { isolated, spawnCli, type CliProcess, type Isolated } from '../harness.js';
 import { summaryOf } from '../replay/files.js';
 import { NatsCluster, until, type NatsServerProcess } from '../support/nats-cluster.js';
@@ -305,10 +305,10 @@ describe(`worker group on a 3-node NATS 2.10 cluster: ${N} trades over ${SYMBOLS
       // Which symbols fell behind, and who owned them in the last ownership sample.
       const expectedBySymbol = new Map<string, number>();
       for (const t of trades) expectedBySymbol.set(t.symbol, (expectedBySymbol.get(t.symbol) ?? 0) + 1);
-      const states = await iso.redis().mget(...symbols.map((sym) => iso.ns.key(stateKey('binance', sym))));
+      const applied = await appliedBySymbol(iso, symbols);
       const lastClaims = sampler.samples.at(-1)?.claims;
       const behind = symbols
-        .map((sym, i) => ({ sym, applied: states[i] ? (JSON.parse(states[i]!) as LiveState).tradesApplied : 0, expected: expectedBySymbol.get(sym) ?? 0 }))
+        .map((sym, i) => ({ sym, applied: applied[i]!, expected: expectedBySymbol.get(sym) ?? 0 }))
         .filter((x) => x.applied !== x.expected)
         .map((x) => `${x.sym} ${x.applied}/${x.expected} owned by ${lastClaims?.get(`binance.${x.sym}`)?.join(',') ?? 'nobody'}`);
       writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${behind.join('\n')}\n`);
