@@ -87,6 +87,8 @@ export class WorkerGroup implements Ownership {
   private readonly universe = new Set<string>();
   /** Keys with a KV operation in flight (acquire or release). */
   private readonly busy = new Set<string>();
+  /** Keys whose last start failed: not acquired again before `at` (monotonic); the delay doubles per failure. */
+  private readonly backoff = new Map<string, { at: number; delayMs: number }>();
   private readonly monotonic: () => number;
   private readonly now: () => number;
   private readonly margin: number;
@@ -393,7 +395,14 @@ export class WorkerGroup implements Ownership {
       const lease = this.leases.get(key);
       const owner = lease?.owner;
       if (!(typeof owner === 'string' && this.live(owner) && !lease!.deleted)) unowned++;
-      if (desired.get(key) !== me || this.held.has(key) || this.busy.has(key)) continue;
+      if (this.held.has(key) || this.busy.has(key) || (this.backoff.get(key)?.at ?? 0) > this.monotonic()) continue;
+      if (desired.get(key) !== me) {
+        // A lease naming us that we do not hold (a start that failed, a release whose write failed,
+        // leases dropped on a heartbeat gap): nobody else may take it while we live, so it is
+        // given back, or the symbol would be left to no one.
+        if (lease !== undefined && !lease.deleted && owner === me) void this.disown(key, lease.revision);
+        continue;
+      }
       if (lease === undefined || lease.deleted || owner === null || owner === undefined || owner === me) toAcquire.push({ key, lease });
       else if (!this.live(owner)) {
         if (this.provenDead(owner)) toAcquire.push({ key, lease });
@@ -456,13 +465,19 @@ export class WorkerGroup implements Ownership {
       if (h === undefined || h.token !== token) return; // lost while acquiring
       if (!ok) {
         this.lose(key, 'fenced');
+        await this.failedStart(key, token);
         return;
       }
       h.state = 'active';
+      this.backoff.delete(key);
       log.debug({ key, token, previous }, 'worker group: symbol acquired');
     } catch (err) {
       this.warn(`worker group: acquiring ${key} failed`, err);
-      if (this.held.has(key)) this.lose(key, 'acquire failed');
+      const h = this.held.get(key);
+      if (h !== undefined) {
+        this.lose(key, 'acquire failed');
+        await this.failedStart(key, h.token);
+      }
     } finally {
       this.busy.delete(key);
       ownedGauge.set({ worker: me }, this.held.size);
@@ -490,6 +505,45 @@ export class WorkerGroup implements Ownership {
       ownedGauge.set({ worker: this.opts.id }, this.held.size);
       this.queueReconcile();
     }
+  }
+
+  /**
+   * The symbol did not start under a lease we wrote: try again later (doubling up to the TTL: an
+   * immediate retry of a start that fails at once would spin), and give the lease back meanwhile
+   * so that it never names a worker that is not running the symbol.
+   */
+  private async failedStart(key: string, token: number | null): Promise<void> {
+    this.backOff(key);
+    if (token === null) return;
+    try {
+      await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), token);
+    } catch {
+      // Still named ours: reconcile gives it back once another member is the desired owner.
+    }
+  }
+
+  /** Gives back a lease that names us while we do not hold it (compare-and-set at the revision seen). */
+  private async disown(key: string, revision: number): Promise<void> {
+    this.busy.add(key);
+    try {
+      const done = await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), revision);
+      if (done === null) this.suspectView(key, revision);
+      else {
+        this.backoff.delete(key);
+        this.opts.log.info({ worker: this.opts.id, key }, 'worker group: lease not held here given back');
+      }
+    } catch (err) {
+      this.warn(`worker group: giving back the lease of ${key} failed`, err);
+      this.backOff(key);
+    } finally {
+      this.busy.delete(key);
+      this.queueReconcile();
+    }
+  }
+
+  private backOff(key: string): void {
+    const delayMs = Math.min(this.opts.ttlMs, 2 * (this.backoff.get(key)?.delayMs ?? 125));
+    this.backoff.set(key, { at: this.monotonic() + delayMs, delayMs });
   }
 
   private lose(key: string, why: string): void {

@@ -36,6 +36,8 @@ class MemoryClient implements GroupStore {
   failPuts = false;
   /** The next this many puts never answer nor fail (a request lost in a reconnect). */
   hangPuts = 0;
+  /** Compare-and-set writes fail (a timeout), as a release's write may. */
+  failUpdates = false;
   /** The next this many watches never start (their consumer's creation never answers). */
   hangWatches = 0;
   /** Drops every running watch without a word (its consumer gone with a server). */
@@ -85,6 +87,7 @@ class MemoryClient implements GroupStore {
     });
   }
   update(key: string, value: string, revision: number) {
+    if (this.failUpdates) return Promise.reject(new Error('timeout'));
     return this.op(() => (this.b.entries.get(key)?.revision === revision ? this.b.write(key, value).revision : null));
   }
   delete(key: string) {
@@ -115,11 +118,16 @@ class Member implements OwnershipHandler {
   readonly group: WorkerGroup;
   readonly client: MemoryClient;
   drainMs = 0;
+  /** Every start throws (a snapshot read that times out while the stream elects a leader). */
+  failStarts = false;
+  starts = 0;
   constructor(bucket: MemoryBucket, id: string) {
     this.client = bucket.client();
     this.group = new WorkerGroup({ id, store: this.client, ttlMs: TTL, log });
   }
   async acquired(key: string, token: number | null) {
+    this.starts++;
+    if (this.failStarts) throw new Error('snapshot read timed out');
     this.running.set(key, token);
     this.events.push(`+${key}`);
     return true;
@@ -157,7 +165,11 @@ async function run(ms: number, members: Member[], step = 50): Promise<void> {
 
 /** Member `a` alone on a fresh bucket, 2 s after it was given `keys`. */
 async function loneMember(keys: string[]): Promise<Member> {
-  const a = new Member(new MemoryBucket(), 'a');
+  return loneMemberOn(new MemoryBucket(), keys);
+}
+
+async function loneMemberOn(bucket: MemoryBucket, keys: string[]): Promise<Member> {
+  const a = new Member(bucket, 'a');
   await a.group.start(a);
   a.group.observe(keys);
   await run(2_000, [a]);
@@ -325,6 +337,47 @@ describe('WorkerGroup (KV in memory, fake clocks)', () => {
     expect(b.running.size).toBeGreaterThan(KEYS.length / 4);
     expect(a.running.size + b.running.size).toBe(KEYS.length);
     expect(a.events.filter((e) => e.startsWith('!'))).toEqual([]);
+  });
+
+  it('a start that fails is retried with back-off, its lease given back meanwhile: once starts work, every symbol has one owner', async () => {
+    const bucket = new MemoryBucket();
+    const a = new Member(bucket, 'a');
+    a.failStarts = true;
+    await a.group.start(a);
+    a.group.observe(KEYS);
+    await run(2_000, [a]);
+    expect(a.running.size).toBe(0);
+    // Doubling from 250 ms: at most 4 tries per key in 2 s (an immediate retry would spin without end).
+    expect(a.starts).toBeGreaterThanOrEqual(KEYS.length);
+    expect(a.starts).toBeLessThanOrEqual(4 * KEYS.length);
+    const b = new Member(bucket, 'b');
+    await b.group.start(b);
+    b.group.observe(KEYS);
+    await run(1_000, [a, b]);
+    a.failStarts = false;
+    await run(2 * TTL, [a, b]);
+    expect(a.running.size + b.running.size).toBe(KEYS.length);
+    expect(a.running.size).toBeGreaterThan(0);
+    expect(b.running.size).toBeGreaterThan(0);
+    for (const [k, token] of [...a.running, ...b.running]) expect(bucket.entries.get(`l.${k}`)?.revision, k).toBe(token);
+  });
+
+  it('a lease whose release write failed is given back later: the member it was handed to gets it (no orphan while the old owner lives)', async () => {
+    const bucket = new MemoryBucket();
+    const a = await loneMemberOn(bucket, KEYS);
+    expect(a.running.size).toBe(KEYS.length);
+    a.client.failUpdates = true;
+    const b = new Member(bucket, 'b');
+    await b.group.start(b);
+    b.group.observe(KEYS);
+    await run(2_000, [a, b]);
+    const handed = KEYS.filter((k) => !a.running.has(k));
+    expect(handed.length).toBeGreaterThan(0);
+    for (const k of handed) expect(b.running.has(k), k).toBe(false); // their leases still name a, which is live
+    a.client.failUpdates = false;
+    await run(2 * TTL, [a, b]);
+    expect(a.running.size + b.running.size).toBe(KEYS.length);
+    for (const k of handed) expect(b.running.has(k), k).toBe(true);
   });
 
   it('leaving hands everything over at once (no TTL wait)', async () => {
