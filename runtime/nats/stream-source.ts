@@ -32,7 +32,7 @@ export interface Checker<T> {
 export interface StreamSourceOptions<T> {
   nats: NatsHandles;
   stream: string;
-  /** Subject filter (namespaced) of ordered sources, or several (NATS >= 2.10); a durable one reads its whole stream. */
+  /** Subject filter (namespaced) of ordered sources, or several (NATS >= 2.10), [] for none; a durable one reads its whole stream. */
   filter: string | string[];
   start: SourceStart;
   /** The TypeBox checker every message must pass. */
@@ -148,8 +148,16 @@ export class StreamSource<T> implements AsyncIterable<Batch<T>> {
     }
     // 'new' is pinned to a sequence: an ordered consumer recreated before its first message
     // would otherwise restart from sequence 1 and replay the whole stream.
-    const after = start === 'new' ? (await nats.jsm.streams.info(stream)).state.last_seq : start.afterSeq;
-    return new StreamSource(opts, await orderedConsumer(opts, after), false, after);
+    const wildcard = typeof opts.filter === 'string' && opts.filter.endsWith('>');
+    const info = start === 'new' || wildcard ? await nats.jsm.streams.info(stream) : null;
+    const after = start === 'new' ? info!.state.last_seq : start.afterSeq;
+    // A filter that is the stream's whole subject space is dropped: on nats-server 2.9 an ordered
+    // consumer with such a wildcard, started tens of thousands of messages before the end, reads a
+    // few hundred messages in seconds where the same consumer without a filter reads them all in
+    // a third of a second (not on 2.10). It selects nothing more, so nothing changes but the speed.
+    const subjects = info?.config.subjects ?? [];
+    const own = wildcard && subjects.length === 1 && subjects[0] === opts.filter ? { ...opts, filter: [] } : opts;
+    return new StreamSource(own, await orderedConsumer(own, after), false, after);
   }
 
   /** Ends the iteration after the batch being processed; resolves once the consumer is closed. */
@@ -381,8 +389,9 @@ async function durableConsumer(nats: NatsHandles, stream: string, start: Durable
 
 /** An ordered consumer (ephemeral, no acks) of the source's subjects from the sequence after `afterSeq`. */
 function orderedConsumer<T>(opts: StreamSourceOptions<T>, afterSeq: number): Promise<Consumer> {
+  const unfiltered = Array.isArray(opts.filter) && opts.filter.length === 0;
   return opts.nats.js.consumers.get(opts.stream, {
-    filter_subjects: opts.filter,
+    ...(unfiltered ? {} : { filter_subjects: opts.filter }),
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: afterSeq + 1,
   });

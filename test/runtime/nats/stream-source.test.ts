@@ -78,6 +78,29 @@ describe('StreamSource (real NATS JetStream)', () => {
     expect(dlq[0]!.source).toBe(`${subject('a')}@3`);
   });
 
+  it('an ordered source whose filter is its stream\'s whole subject space reads without a filter (NATS 2.9 crawls with one mid-stream); a narrower one keeps it', async () => {
+    const names = async () => new Set((await nats.jsm.consumers.list(stream).next()).map((c) => c.name));
+    const filters = async (open: string): Promise<{ filter: unknown; read: number[] }> => {
+      const before = await names();
+      const source = await StreamSource.open({ nats, stream, filter: open, start: { afterSeq: 1 }, check: ItemCheck, maxBatch: 100, log: silentLogger });
+      const read: number[] = [];
+      let filter: unknown;
+      for await (const batch of source) {
+        if (filter === undefined) {
+          const created = (await nats.jsm.consumers.list(stream).next()).filter((c) => !before.has(c.name));
+          expect(created).toHaveLength(1);
+          filter = created[0]!.config.filter_subjects ?? created[0]!.config.filter_subject ?? null;
+        }
+        read.push(...batch.items.map((i) => i.value.n));
+        if (batch.lastSeq >= 6) break;
+      }
+      await source.close();
+      return { filter, read };
+    };
+    expect(await filters(iso.ns.subject('src.>'))).toEqual({ filter: null, read: [2, 4, 5] });
+    expect(await filters(subject('a'))).toEqual({ filter: subject('a'), read: [2, 5] });
+  });
+
   it('a durable source acknowledges what the caller acks and terminates what it dead-lettered', async () => {
     const durable = iso.ns.name('src_durable');
     const source = await StreamSource.open({
