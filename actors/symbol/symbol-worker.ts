@@ -11,6 +11,7 @@ import { TradeCheck as TradeSchemaCheck, type Trade } from '../../schemas/trade.
 import type { SnapshotStore } from '../../store/snapshots.js';
 import type { WindowsConfig } from '../windows/index.js';
 import { CandleChain, WRONG_LAST_SEQUENCE } from './candle-chain.js';
+import { CatchUpReader, type CatchUpRead } from './catch-up.js';
 import { timeframes, vwapWindows, type WorkerConfig } from './config.js';
 import { TradeDelivery } from './delivery.js';
 import { LiveStateWriter } from './live-state.js';
@@ -79,6 +80,7 @@ export class SymbolWorker implements OwnershipHandler {
   private readonly enc = new TextEncoder();
   private readonly newSymbols: { venue: string; symbol: string; worker: string }[] = [];
   private readonly catchUps = new Semaphore(8);
+  private readonly catchUp: CatchUpReader<Trade>;
   private stopping = false;
   private readonly prefix: string;
   private readonly tradesStream: string;
@@ -88,6 +90,7 @@ export class SymbolWorker implements OwnershipHandler {
     this.prefix = deps.ns.subject('md.trade.');
     this.tradesStream = deps.ns.stream(STREAMS.trades);
     this.candlesStream = deps.ns.stream(STREAMS.candles);
+    this.catchUp = new CatchUpReader<Trade>({ open: (subject, afterSeq, wanted) => this.openCatchUp(subject, afterSeq, wanted), log: deps.log });
     this.publisher = new PipelinedPublisher(deps.nats, { maxInFlight: 4096, name: 'worker' });
     this.live = new LiveStateWriter(deps.store, { flushMs: deps.cfg.TICKWORK_STATE_FLUSH_MS, log: deps.log });
     this.registry = new ActorRegistry<string, SymbolMsg>(`symbols:${deps.shard}`, {
@@ -360,36 +363,44 @@ export class SymbolWorker implements OwnershipHandler {
     return ok.every(Boolean) ? out : null;
   }
 
-  /** The symbol's trades after `afterSeq` up to its subject's last message now (catch-up). */
+  /** The symbol's trades after `afterSeq` up to its subject's last message now (catch-up; read together with other symbols' starting at the same time). */
   private async *history(key: string, afterSeq: number): AsyncGenerator<StoredTrade[]> {
-    const { nats, ns, log } = this.deps;
     const subject = this.prefix + key;
-    const last = await nats.jsm.streams.getMessage(this.tradesStream, { last_by_subj: subject });
+    const last = await this.deps.nats.jsm.streams.getMessage(this.tradesStream, { last_by_subj: subject });
     if (last === null || last.seq <= afterSeq) return;
-    const until = last.seq;
+    for await (const batch of this.catchUp.read(subject, afterSeq, last.seq)) yield batch.map(({ seq, value }) => ({ seq, trade: value }));
+  }
+
+  /** A catch-up read of MD_TRADES: one subject, or the whole stream (unfiltered) passing over the subjects not wanted. */
+  private async openCatchUp(subject: string | null, afterSeq: number, wanted: (subject: string) => boolean): Promise<CatchUpRead<Trade>> {
+    const { nats, ns, log } = this.deps;
     const release = await this.catchUps.acquire();
-    let source: StreamSource<Trade> | null = null;
     try {
-      source = await StreamSource.open({
+      const source = await StreamSource.open({
         nats,
         stream: this.tradesStream,
-        filter: subject,
+        filter: subject ?? this.prefix + '>',
         start: { afterSeq },
         check: TradeSchemaCheck,
         deadLetter: { publisher: this.publisher, subjectFor: (s) => ns.subject(dlqSubjectOf(ns.unsubject(s))) },
+        ...(subject === null ? { skip: (s: string) => !wanted(s) } : {}),
         maxBatch: 1000,
         name: 'catch-up',
         log,
       });
-      for await (const batch of source) {
-        const out: StoredTrade[] = [];
-        for (const { seq, value } of batch.items) if (seq <= until) out.push({ seq, trade: value });
-        if (out.length) yield out;
-        if (batch.lastSeq >= until) return;
-      }
-    } finally {
-      await source?.close();
+      return {
+        [Symbol.asyncIterator]: () => source[Symbol.asyncIterator](),
+        close: async () => {
+          try {
+            await source.close();
+          } finally {
+            release();
+          }
+        },
+      };
+    } catch (err) {
       release();
+      throw err;
     }
   }
 

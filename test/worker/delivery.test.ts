@@ -94,7 +94,8 @@ async function run(iso: Isolated, server: string, trades: Trade[]): Promise<Run>
       'every trade applied',
       async () => {
         const st = await read();
-        return st.reduce((n, s) => n + (s?.tradesApplied ?? 0), 0) === trades.length ? st : undefined;
+        // Settled too: no closed candle still awaiting its PubAck (`pending` is shown only until then).
+        return st.reduce((n, s) => n + (s?.tradesApplied ?? 0), 0) === trades.length && st.every((s) => s?.pending === undefined) ? st : undefined;
       },
       240_000,
       500,
