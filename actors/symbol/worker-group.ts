@@ -44,7 +44,8 @@ interface Lease {
 }
 
 interface Held extends OwnedSymbol {
-  state: 'acquiring' | 'active' | 'releasing';
+  /** released: drained and stopped here, the lease's release being written (no longer shown as owned). */
+  state: 'acquiring' | 'active' | 'releasing' | 'released';
 }
 
 /** Member keys `m.<id>`, lease keys `l.<venue>.<SYMBOL>`. */
@@ -173,7 +174,7 @@ export class WorkerGroup implements Ownership {
       worker: this.opts.id,
       kind: this.kind,
       members: this.liveMembers(),
-      owned: [...this.held.values()].filter((h) => h.state !== 'acquiring' && this.selfValid()).map(({ key, token, since }) => ({ key, token, since })),
+      owned: [...this.held.values()].filter((h) => (h.state === 'active' || h.state === 'releasing') && this.selfValid()).map(({ key, token, since }) => ({ key, token, since })),
     };
   }
 
@@ -357,7 +358,7 @@ export class WorkerGroup implements Ownership {
       const h = this.held.get(key);
       // Our own writes: the acquisition carries our token (its echo before the token is known finds
       // no entry yet), the release names no owner and may echo before its PubAck.
-      const ownRelease = h?.state === 'releasing' && lease.owner === null;
+      const ownRelease = (h?.state === 'releasing' || h?.state === 'released') && lease.owner === null;
       if (h !== undefined && !ownRelease && h.token !== e.revision && e.revision > (h.token ?? 0)) this.lose(key, 'foreign write');
     }
     this.queueReconcile();
@@ -492,6 +493,9 @@ export class WorkerGroup implements Ownership {
     this.busy.add(key);
     try {
       await this.handler!.release(key);
+      // Nothing of it runs here any more: not shown as owned while the release is written (its
+      // new owner may show it before our write is acknowledged).
+      h.state = 'released';
       // Released only while still ours: a lease lost meanwhile belongs to someone else already.
       if (this.held.get(key) === h && this.selfValid()) {
         await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), h.token!);

@@ -307,10 +307,12 @@ describe(`worker group on a 3-node NATS 2.10 cluster: ${N} trades over ${SYMBOLS
       for (const t of trades) expectedBySymbol.set(t.symbol, (expectedBySymbol.get(t.symbol) ?? 0) + 1);
       const applied = await appliedBySymbol(iso, symbols);
       const lastClaims = sampler.samples.at(-1)?.claims;
+      // Stored per subject: a trade the replay never stored is not a worker's loss.
+      const perSubject = (await nats.jsm.streams.info(trades$, { subjects_filter: iso.ns.subject('md.trade.>') }).catch(() => null))?.state.subjects ?? {};
       const behind = symbols
         .map((sym, i) => ({ sym, applied: applied[i]!, expected: expectedBySymbol.get(sym) ?? 0 }))
         .filter((x) => x.applied !== x.expected)
-        .map((x) => `${x.sym} ${x.applied}/${x.expected} owned by ${lastClaims?.get(`binance.${x.sym}`)?.join(',') ?? 'nobody'}`);
+        .map((x) => `${x.sym} ${x.applied}/${x.expected} (stored ${perSubject[iso.ns.subject(`md.trade.binance.${x.sym}`)] ?? '?'}) owned by ${lastClaims?.get(`binance.${x.sym}`)?.join(',') ?? 'nobody'}`);
       writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${behind.join('\n')}\n`);
       throw new Error(`${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}`, { cause: err });
     } finally {

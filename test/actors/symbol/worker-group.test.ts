@@ -38,6 +38,8 @@ class MemoryClient implements GroupStore {
   hangPuts = 0;
   /** Compare-and-set writes fail (a timeout), as a release's write may. */
   failUpdates = false;
+  /** Compare-and-set writes never answer (a PubAck slow under load). */
+  hangUpdates = false;
   /** The next this many watches never start (their consumer's creation never answers). */
   hangWatches = 0;
   /** Drops every running watch without a word (its consumer gone with a server). */
@@ -88,6 +90,7 @@ class MemoryClient implements GroupStore {
   }
   update(key: string, value: string, revision: number) {
     if (this.failUpdates) return Promise.reject(new Error('timeout'));
+    if (this.hangUpdates) return new Promise<number | null>(() => undefined);
     return this.op(() => (this.b.entries.get(key)?.revision === revision ? this.b.write(key, value).revision : null));
   }
   delete(key: string) {
@@ -378,6 +381,21 @@ describe('WorkerGroup (KV in memory, fake clocks)', () => {
     await run(2 * TTL, [a, b]);
     expect(a.running.size + b.running.size).toBe(KEYS.length);
     for (const k of handed) expect(b.running.has(k), k).toBe(true);
+  });
+
+  it('a symbol drained and stopped for a hand-over is no longer shown as owned while its release write is unanswered', async () => {
+    const bucket = new MemoryBucket();
+    const a = await loneMemberOn(bucket, KEYS);
+    a.client.hangUpdates = true;
+    const b = new Member(bucket, 'b');
+    await b.group.start(b);
+    b.group.observe(KEYS);
+    await run(1_000, [a, b]);
+    const released = a.events.filter((e) => e.startsWith('-')).map((e) => e.slice(1));
+    expect(released.length).toBeGreaterThan(0);
+    const shown = new Set(a.group.view().owned.map((o) => o.key));
+    for (const k of released) expect(shown.has(k), k).toBe(false);
+    expect(shown.size).toBe(KEYS.length - released.length);
   });
 
   it('leaving hands everything over at once (no TTL wait)', async () => {
