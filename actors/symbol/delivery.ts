@@ -21,6 +21,12 @@ const m = {
  */
 const CATCH_UP_ENTER = 5_000;
 const CATCH_UP_EXIT = 500;
+/**
+ * No filter: MD_TRADES holds only its namespace's `md.trade.>`. Not the wildcard itself, which
+ * would make the source ask the server for the stream's subjects at every (re)creation, often
+ * while a stream leader is being elected (see StreamSource.open).
+ */
+const WHOLE_STREAM: string[] = [];
 
 export interface TradeDeliveryOptions {
   nats: NatsHandles;
@@ -71,6 +77,12 @@ export class TradeDelivery {
   private readonly prefixLen: number;
   /** The open read is unfiltered to catch up (2.10). */
   private catchingUp = false;
+  /**
+   * The furthest the stream is known to reach: join points (read when symbols are acquired) and
+   * what batches say remains. Chooses the kind of read without asking the server (which may not
+   * answer while a stream leader is elected, when a read is most often re-created).
+   */
+  private knownEnd = 0;
   /** A change between filtered and catch-up reads was asked for by the consumer loop. */
   private switchAsked = false;
 
@@ -85,13 +97,15 @@ export class TradeDelivery {
   /** Starts reading after `afterSeq` (the stream's last sequence at start). */
   async start(afterSeq: number): Promise<void> {
     this.lastSeq = afterSeq;
-    if (!this.opts.multiFilter) await this.open(this.opts.prefix + '>', afterSeq);
+    this.knownEnd = afterSeq;
+    if (!this.opts.multiFilter) await this.open(WHOLE_STREAM, afterSeq);
   }
 
   /** `key` is owned from stream sequence `joinSeq` on (its actor reads up to at least there). */
   add(key: string, joinSeq: number): void {
     if (!this.opts.multiFilter || this.filters.has(key)) return;
     this.filters.add(key);
+    this.knownEnd = Math.max(this.knownEnd, joinSeq);
     this.restartFrom = Math.min(this.restartFrom ?? Infinity, joinSeq);
     this.scheduleRecreate();
   }
@@ -149,11 +163,11 @@ export class TradeDelivery {
     m.recreated.inc({ worker: this.opts.worker });
     try {
       const { opts } = this;
-      const catchUp = opts.multiFilter && (await opts.nats.jsm.streams.info(opts.stream)).state.last_seq - from > CATCH_UP_ENTER;
+      const catchUp = opts.multiFilter && this.knownEnd - from > CATCH_UP_ENTER;
       if (catchUp !== this.catchingUp) opts.log.debug({ from, catchUp }, catchUp ? 'trade delivery: unfiltered read to catch up' : 'trade delivery: filtered again');
       this.catchingUp = catchUp;
       m.scanning.set({ worker: opts.worker }, catchUp ? 1 : 0);
-      await this.open(opts.multiFilter && !catchUp ? [...this.filters].map((k) => opts.prefix + k) : opts.prefix + '>', from);
+      await this.open(opts.multiFilter && !catchUp ? [...this.filters].map((k) => opts.prefix + k) : WHOLE_STREAM, from);
     } catch (err) {
       // The next attempt starts no later than this one would have.
       this.restartFrom = Math.min(this.restartFrom ?? Infinity, from);
@@ -203,6 +217,8 @@ export class TradeDelivery {
         this.lastSeq = Math.max(this.lastSeq, batch.lastSeq);
         const pending = batch.pending();
         m.lag.set({ shard: this.opts.shard }, pending);
+        // A filtered read's pending counts its own subjects only: a lower bound of the end.
+        this.knownEnd = Math.max(this.knownEnd, batch.lastSeq + pending);
         if (this.source !== source) return;
         // Caught up, or fallen behind a filtered read's reach: read the other way from here on.
         if (this.opts.multiFilter && !this.switchAsked && (this.catchingUp ? pending < CATCH_UP_EXIT : pending > CATCH_UP_ENTER)) {

@@ -379,7 +379,8 @@ export class SymbolWorker implements OwnershipHandler {
       const source = await StreamSource.open({
         nats,
         stream: this.tradesStream,
-        filter: subject ?? this.prefix + '>',
+        // The whole stream, unfiltered (MD_TRADES holds only md.trade.>): no stream info asked first.
+        filter: subject ?? [],
         start: { afterSeq },
         check: TradeSchemaCheck,
         deadLetter: { publisher: this.publisher, subjectFor: (s) => ns.subject(dlqSubjectOf(ns.unsubject(s))) },

@@ -7,7 +7,7 @@ import { groupBucket, sinkDurable } from '../../app/nats-auth.js';
 import { connectNats, type NatsHandles } from '../../runtime/nats/index.js';
 import { STREAMS } from '../../schemas/subjects.js';
 import type { Trade } from '../../schemas/trade.js';
-import type { WorkerOwnership } from '../../schemas/state.js';
+import { stateKey, type LiveState, type WorkerOwnership } from '../../schemas/state.js';
 import { appliedBySymbol, appliedSoFar, finalResult, startSink, syntheticTrades, waitFor, WORKER_ENV } from '../exactly-once/pipeline.js';
 import { isolated, spawnCli, type CliProcess, type Isolated } from '../harness.js';
 import { summaryOf } from '../replay/files.js';
@@ -313,8 +313,17 @@ describe(`worker group on a 3-node NATS 2.10 cluster: ${N} trades over ${SYMBOLS
         .map((sym, i) => ({ sym, applied: applied[i]!, expected: expectedBySymbol.get(sym) ?? 0 }))
         .filter((x) => x.applied !== x.expected)
         .map((x) => `${x.sym} ${x.applied}/${x.expected} (stored ${perSubject[iso.ns.subject(`md.trade.binance.${x.sym}`)] ?? '?'}) owned by ${lastClaims?.get(`binance.${x.sym}`)?.join(',') ?? 'nobody'}`);
-      writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${behind.join('\n')}\n`);
-      throw new Error(`${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}`, { cause: err });
+      // Where each behind symbol's state stands against its subject's last message (a lost last trade, or one inside).
+      const where: string[] = [];
+      const states = await iso.redis().mget(...symbols.map((s) => iso.ns.key(stateKey('binance', s))));
+      for (const [i, sym] of symbols.entries()) {
+        if (applied[i] === expectedBySymbol.get(sym)) continue;
+        const last = await nats.jsm.streams.getMessage(trades$, { last_by_subj: iso.ns.subject(`md.trade.binance.${sym}`) }).catch(() => null);
+        const st = states[i] ? (JSON.parse(states[i]!) as LiveState) : null;
+        where.push(`${sym}: state lastSeq ${st?.lastSeq} (worker ${st?.worker}, updated ${st ? new Date(st.updatedAt).toISOString() : '-'}), subject's last seq ${last?.seq}`);
+      }
+      writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${[...behind, ...where].join('\n')}\n`);
+      throw new Error(`${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}; ${where.slice(0, 12).join('; ')}`, { cause: err });
     } finally {
       await sampler.stop();
       leases.stop();
