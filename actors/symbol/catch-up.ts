@@ -57,6 +57,8 @@ interface Request<T> {
 export class CatchUpReader<T> {
   private pending: Request<T>[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The shared read under way: requests made meanwhile wait for it and are read together after. */
+  private shared: Promise<void> | null = null;
   private readonly gatherMs: number;
   private readonly span: number;
   private readonly queued: number;
@@ -99,12 +101,20 @@ export class CatchUpReader<T> {
    */
   private gather(): void {
     this.timer = null;
+    if (this.shared !== null) return; // gathered again when it ends
     const reqs = this.pending.sort((a, b) => a.afterSeq - b.afterSeq);
     this.pending = [];
     const end = Math.max(...reqs.map((r) => r.until));
     const near = reqs.filter((r) => end - r.afterSeq <= this.span);
     const alone = near.length >= 2 ? reqs.filter((r) => end - r.afterSeq > this.span) : reqs;
-    if (near.length >= 2) void this.serve(near);
+    if (near.length >= 2) {
+      // One shared read at a time: symbols starting one after another (each on its first trade)
+      // would otherwise each start another read of the same stretch, each with its own buffers.
+      this.shared = this.serve(near).finally(() => {
+        this.shared = null;
+        if (this.pending.length > 0) this.timer ??= setTimeout(() => this.gather(), this.gatherMs);
+      });
+    }
     for (const r of alone) void this.serve([r]);
   }
 

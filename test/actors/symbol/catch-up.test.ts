@@ -80,6 +80,27 @@ describe('CatchUpReader', () => {
     expect(stream.closed).toBe(1);
   });
 
+  it('catch-ups asked while a shared read is under way wait for it, then share one read', async () => {
+    const stream = new MemoryStream(5_000, 50);
+    const reader = new CatchUpReader({ open: stream.open, log: silentLogger, gatherMs: 1, queued: 1 });
+    // The first wave's readers take nothing yet: its read waits on them (back-pressure).
+    const first = [reader.read('s1', 3_000, stream.last('s1')), reader.read('s2', 3_100, stream.last('s2'))];
+    const heads = first.map((it) => it.next()); // asked (a generator asks when first pulled)
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stream.opened).toEqual([{ subject: null, afterSeq: 3_000 }]);
+    const second = ['s3', 's4', 's5'].map((s) => collect(reader.read(s, 4_000, stream.last(s))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stream.opened).toHaveLength(1);
+    const rest = async (k: number) => [...((await heads[k]!).value ?? []).map((x: { seq: number }) => x.seq), ...(await collect(first[k]!))];
+    const got = await Promise.all([rest(0), rest(1), ...second]);
+    expect(got[0]).toEqual(stream.expected('s1', 3_000, stream.last('s1')));
+    expect(got[4]).toEqual(stream.expected('s5', 4_000, stream.last('s5')));
+    expect(stream.opened).toEqual([
+      { subject: null, afterSeq: 3_000 },
+      { subject: null, afterSeq: 4_000 },
+    ]);
+  });
+
   it('a lone catch-up, or one far from the others\' end, reads its own subject', async () => {
     const stream = new MemoryStream(300_000, 50);
     const reader = new CatchUpReader({ open: stream.open, log: silentLogger, gatherMs: 1 });
