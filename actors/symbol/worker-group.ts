@@ -1,3 +1,4 @@
+import { backoffCap } from '../../runtime/backoff.js';
 import type { Logger } from '../../runtime/logger.js';
 import { counter, gauge, histogram } from '../../runtime/metrics.js';
 import type { GroupEntry, GroupStore } from '../../store/group-kv.js';
@@ -51,6 +52,8 @@ interface Held extends OwnedSymbol {
 /** Member keys `m.<id>`, lease keys `l.<venue>.<SYMBOL>`. */
 const MEMBER = 'm.';
 const LEASE = 'l.';
+/** A released lease's value. */
+const FREE = JSON.stringify({ owner: null });
 
 /**
  * The worker group on NATS KV (no other coordination service):
@@ -88,8 +91,8 @@ export class WorkerGroup implements Ownership {
   private readonly universe = new Set<string>();
   /** Keys with a KV operation in flight (acquire or release). */
   private readonly busy = new Set<string>();
-  /** Keys whose last start failed: not acquired again before `at` (monotonic); the delay doubles per failure. */
-  private readonly backoff = new Map<string, { at: number; delayMs: number }>();
+  /** Keys whose last start (or give-back) failed: left alone before `at` (monotonic); `attempt` counts the failures in a row. */
+  private readonly backoff = new Map<string, { at: number; attempt: number }>();
   private readonly monotonic: () => number;
   private readonly now: () => number;
   private readonly margin: number;
@@ -498,7 +501,7 @@ export class WorkerGroup implements Ownership {
       h.state = 'released';
       // Released only while still ours: a lease lost meanwhile belongs to someone else already.
       if (this.held.get(key) === h && this.selfValid()) {
-        await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), h.token!);
+        await this.freeLease(key, h.token!);
         m.changes.inc({ worker: this.opts.id, kind: 'released' });
       }
     } catch (err) {
@@ -520,7 +523,7 @@ export class WorkerGroup implements Ownership {
     this.backOff(key);
     if (token === null) return;
     try {
-      await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), token);
+      await this.freeLease(key, token);
     } catch {
       // Still named ours: reconcile gives it back once another member is the desired owner.
     }
@@ -530,7 +533,7 @@ export class WorkerGroup implements Ownership {
   private async disown(key: string, revision: number): Promise<void> {
     this.busy.add(key);
     try {
-      const done = await this.opts.store.update(LEASE + key, JSON.stringify({ owner: null }), revision);
+      const done = await this.freeLease(key, revision);
       if (done === null) this.suspectView(key, revision);
       else {
         this.backoff.delete(key);
@@ -545,9 +548,16 @@ export class WorkerGroup implements Ownership {
     }
   }
 
+  /** Writes the lease free (no owner) by compare-and-set at `revision`; null if it changed meanwhile. */
+  private freeLease(key: string, revision: number): Promise<number | null> {
+    return this.opts.store.update(LEASE + key, FREE, revision);
+  }
+
+  /** The next failure's wait: 250 ms doubling up to the TTL, without jitter (one worker's own retries). */
   private backOff(key: string): void {
-    const delayMs = Math.min(this.opts.ttlMs, 2 * (this.backoff.get(key)?.delayMs ?? 125));
-    this.backoff.set(key, { at: this.monotonic() + delayMs, delayMs });
+    const attempt = (this.backoff.get(key)?.attempt ?? -1) + 1;
+    const delayMs = backoffCap(attempt, { initialMs: 250, maxMs: this.opts.ttlMs, multiplier: 2 });
+    this.backoff.set(key, { at: this.monotonic() + delayMs, attempt });
   }
 
   private lose(key: string, why: string): void {
