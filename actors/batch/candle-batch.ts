@@ -165,9 +165,9 @@ export async function runCandleBatch<T extends WindowTrade>(trades: AsyncIterabl
       res.applied++;
       if (res.firstTradeTs === null || ts < res.firstTradeTs) res.firstTradeTs = ts;
       if (res.lastTradeTs === null || ts > res.lastTradeTs) res.lastTradeTs = ts;
-      const closed = windows.drainClosed();
-      if (closed.length) sort(closed);
     }
+    // Closed bars are taken a page at a time (in emission order, as `reach` takes them).
+    sort(windows.drainClosed());
     await flush(false);
   }
   // Close every bar that ends by the end of the range (gap bars after the last trade included).

@@ -118,17 +118,15 @@ export class CandleSeries {
     return this.state === OPEN ? this.end : this.state === WAITING ? this.start : Infinity;
   }
 
-  /** Whether the open bar has trades and `p` lies strictly inside (low, high): it moves neither. */
-  spans(p: FastDecimal): boolean {
-    return this.trades > 0 && p.compareTo(this.highValue) < 0 && p.compareTo(this.lowValue) > 0;
-  }
-
   /**
    * Adds a trade inside the open bar (caller checked state OPEN and ts ≥ start; ts < end holds
-   * after advancing). `inRange`: the caller knows the price cannot move high or low.
+   * after advancing). `inRange`: the caller knows the price cannot move high or low. Returns
+   * whether the price lies strictly inside the bar's (low, high), so moves no high or low of a
+   * larger open bar either.
    */
-  applyOpen(v: TradeValues, inRange = false): void {
+  applyOpen(v: TradeValues, inRange = false): boolean {
     const p = v.price;
+    let inside = inRange;
     if (this.trades === 0) {
       this.open = this.high = this.low = this.close = v.priceText;
       this.highValue.copyFrom(p);
@@ -160,6 +158,7 @@ export class CandleSeries {
             this.low = v.priceText;
             this.lowValue.copyFrom(p);
           }
+          inside = hi < 0 && lo > 0;
         }
       }
     }
@@ -167,6 +166,7 @@ export class CandleSeries {
     this.volume.addValue(v.qty);
     this.quote.addValue(v.quote);
     if (v.buy) this.buyVolume.addValue(v.qty);
+    return inside;
   }
 
   /** The first trade of this timeframe: its bar becomes the first bar. */

@@ -70,6 +70,8 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
   readonly stats: WindowStats = { applied: 0, late: 0, corrections: 0, droppedLate: 0, outsideSession: 0 };
   private readonly series: CandleSeries[];
   private readonly vwap: RollingVwap;
+  /** Whether any VWAP window is configured (the batch path has none: no ring work per trade). */
+  private readonly vwapOn: boolean;
   private readonly ctx: Context;
   private readonly values = new TradeValues();
   private readonly sessions: boolean;
@@ -106,6 +108,7 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     const ordered = TIMEFRAMES.filter((tf) => tfs.includes(tf));
     this.series = ordered.map((tf) => new CandleSeries(tf, this.ctx));
     this.vwap = new RollingVwap(config.vwapWindows ?? DEFAULT_VWAP_WINDOWS);
+    this.vwapOn = this.vwap.labels.length > 0;
   }
 
   get timeframes(): readonly Tf[] {
@@ -148,25 +151,29 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     let dropped = false;
     let reshaped = false;
     const series = this.series;
-    // Open bars nest (each larger one contains the smallest), so a price within the smallest
-    // open bar's range moves no high or low: one compare pair instead of one per timeframe.
-    const smallest = series[0];
-    const inRange = smallest !== undefined && smallest.state === OPEN && ts >= smallest.start && smallest.spans(v.price);
+    // Open bars nest (every timeframe divides the next, and a larger open bar holds every trade
+    // of the smaller one inside it), so a price strictly inside one open bar's (low, high) moves
+    // no high or low of the larger open bars after it: the compares stop at the first such bar
+    // (usually the second smallest) instead of running for every timeframe.
+    let inRange = false;
     for (let i = 0; i < series.length; i++) {
       const s = series[i]!;
-      if (s.state === OPEN && ts >= s.start) s.applyOpen(v, inRange);
-      else if (s.state === NONE) {
-        s.applyFirst(v, this.wm);
-        reshaped = true;
-      } else {
-        late = true;
-        if (s.applyLate(v) === 'dropped') dropped = true;
+      if (s.state === OPEN && ts >= s.start) inRange = s.applyOpen(v, inRange);
+      else {
+        inRange = false;
+        if (s.state === NONE) {
+          s.applyFirst(v, this.wm);
+          reshaped = true;
+        } else {
+          late = true;
+          if (s.applyLate(v) === 'dropped') dropped = true;
+        }
       }
     }
     if (reshaped) this.recomputeBoundary();
     if (late) this.stats.late++;
     if (dropped) this.stats.droppedLate++;
-    this.vwap.add(v);
+    if (this.vwapOn) this.vwap.add(v);
     this.stats.applied++;
     const last = this.last;
     if (last === null || ts > last.ts || (ts === last.ts && idBefore(last.id, trade.id))) this.last = trade;
