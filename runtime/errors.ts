@@ -7,6 +7,7 @@ export type TickworkErrorCode =
   | 'CONFIG_INVALID'
   | 'USAGE_INVALID'
   | 'FILE_NOT_FOUND'
+  | 'FILE_READ_FAILED'
   // servers and venues
   | 'SERVICE_UNAVAILABLE'
   | 'VENUE_UNKNOWN'

@@ -1,9 +1,14 @@
-import { createReadStream } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { TickworkError } from '../../runtime/errors.js';
 import type { Trade } from '../../schemas/trade.js';
 import type { VenueAdapter } from '../../venues/kit/types.js';
 import type { WindowTrade } from '../windows/index.js';
 import { openReplay, type ReplayFormat } from '../replay/sources.js';
+import type { CsvFormat, Skipped } from './csv-scan.js';
+import type { CsvWorkerData, CsvWorkerMessage } from './csv-worker.js';
 
 export interface TradeFileOptions {
   file: string;
@@ -24,7 +29,8 @@ export interface TradeFile {
   skipped: { count: number; examples: string[] };
 }
 
-const CHUNK_BYTES = 1 << 20;
+/** Scanned texts (a MiB each) the reading thread may hold beyond the one being applied. */
+const AHEAD = 3;
 const RECORDING_PAGE = 1000;
 /** Trades per CSV page: a page is applied before the next is built, so its trades die young (no copying by the scavenger). */
 const PAGE = 1024;
@@ -32,9 +38,9 @@ const PAGE = 1024;
 /**
  * A replay-format file (DESIGN.md: `binance-trades-csv`, `binance-aggtrades-csv`, `recording`) as
  * pages of trades for the batch path, read exactly as `tickwork replay` reads them (same ids,
- * sides, times, counts, decimal strings untouched). The CSV layouts are scanned by hand, a chunk
- * at a time, with no substring or regular expression per field but the four the kernel keeps: a
- * backfill reads millions of lines a second. A price or quantity that is not a decimal is refused
+ * sides, times, counts, decimal strings untouched). The CSV layouts are scanned on a worker thread
+ * (csv-scan.ts, csv-worker.ts) while this one runs the kernel: a backfill reads millions of lines
+ * a second. A price or quantity that is not a decimal is refused
  * by the window kernel (the batch counts it as invalid).
  */
 export function openTradeFile(opts: TradeFileOptions): TradeFile {
@@ -43,9 +49,9 @@ export function openTradeFile(opts: TradeFileOptions): TradeFile {
     return { pages: pagesOf(r.trades), bytes: r.bytes, skipped: r.skipped };
   }
   if (!opts.symbol) throw new TickworkError('USAGE_INVALID', `--symbol is required for ${opts.format} (the dumps carry no symbol column)`);
-  const stream = createReadStream(opts.file, { highWaterMark: CHUNK_BYTES });
-  const skipped = { count: 0, examples: [] as string[] };
-  return { pages: csvPages(stream, opts, skipped), bytes: () => stream.bytesRead, skipped };
+  const skipped: Skipped = { count: 0, examples: [] };
+  const read = { bytes: 0 };
+  return { pages: csvPages(opts.file, opts.format, skipped, read), bytes: () => read.bytes, skipped };
 }
 
 async function* pagesOf(trades: AsyncIterable<Trade>): AsyncGenerator<Trade[]> {
@@ -63,115 +69,90 @@ async function* pagesOf(trades: AsyncIterable<Trade>): AsyncGenerator<Trade[]> {
 /** What the batch path reads of a trade (the window kernel's fields). */
 export type BatchTrade = WindowTrade;
 
-async function* csvPages(
-  stream: AsyncIterable<Buffer | string>,
-  opts: TradeFileOptions,
-  skipped: { count: number; examples: string[] },
-): AsyncGenerator<BatchTrade[]> {
-  const agg = opts.format === 'binance-aggtrades-csv';
-  // trades:    id,price,qty,quoteQty,time,isBuyerMaker,isBestMatch
-  // aggTrades: aggId,price,qty,firstId,lastId,time,isBuyerMaker,isBestMatch
-  const fields = agg ? 8 : 7;
-  const timeField = agg ? 5 : 4;
-  const layout = `expected ${fields} fields of the ${opts.format} layout`;
-  // Field boundaries of the current line: field k is text[at[k], at[k + 1] - 1).
-  const at = new Int32Array(fields + 1);
-  let n = 0;
-  const skip = (why: string): void => {
-    skipped.count++;
-    if (skipped.examples.length < 20) skipped.examples.push(`line ${n}: ${why}`);
+/**
+ * The CSV dumps' trades, scanned on a worker thread (csv-worker.ts) a MiB at a time; here only the
+ * three strings the kernel keeps are cut from each text and the trade objects built, a page at a
+ * time as the kernel takes them (they die young).
+ */
+async function* csvPages(file: string, format: CsvFormat, skipped: Skipped, read: { bytes: number }): AsyncGenerator<BatchTrade[]> {
+  const worker = startWorker({ file, format, ahead: AHEAD });
+  const inbox: CsvWorkerMessage[] = [];
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    wake?.();
+    wake = null;
   };
-  /** Digits of text[from, to) as a number; −1 unless 1–19 ASCII digits. */
-  const int = (text: string, from: number, to: number): number => {
-    if (to <= from || to - from > 19) return -1;
-    let v = 0;
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return -1;
-      v = v * 10 + c;
-    }
-    return v;
-  };
-  /**
-   * The complete lines of `text` from `start` up to `end` (a newline) as trades, into `page` until
-   * it holds PAGE trades; returns where the next line starts.
-   */
-  const parse = (text: string, start: number, end: number, page: BatchTrade[]): number => {
-    while (start <= end && page.length < PAGE) {
-      let stop = text.indexOf('\n', start);
-      if (stop < 0 || stop > end) stop = end;
-      const lineEnd = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
-      const lineStart = start;
-      start = stop + 1;
-      n++;
-      if (lineEnd === lineStart) continue;
-      at[0] = lineStart;
-      let k = 1;
-      for (let i = lineStart; k < fields && i < lineEnd; ) {
-        const comma = text.indexOf(',', i);
-        if (comma < 0 || comma >= lineEnd) break;
-        at[k++] = comma + 1;
-        i = comma + 1;
-      }
-      at[fields] = lineEnd + 1;
-      const idEnd = at[1]! - 1;
-      const time = k === fields ? int(text, at[timeField]!, at[timeField + 1]! - 1) : -1;
-      if (time < 0 || int(text, lineStart, idEnd) < 0) {
-        if (n !== 1 || k !== fields) skip(layout); // line 1 may be a header
+  worker.on('message', (m: CsvWorkerMessage) => {
+    inbox.push(m);
+    notify();
+  });
+  worker.on('error', (err) => {
+    failure ??= err;
+    notify();
+  });
+  worker.on('exit', (code) => {
+    failure ??= new TickworkError('FILE_READ_FAILED', `${file}: the reading thread stopped (exit code ${code}) before the end of the file`);
+    notify();
+  });
+  try {
+    for (;;) {
+      const m = inbox.shift();
+      if (!m) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      // isBuyerMaker: true/True → the taker sold; false/False → the taker bought.
-      const m = at[timeField + 1]!;
-      const mLen = at[timeField + 2]! - 1 - m;
-      const c = text.charCodeAt(m) | 32;
-      const sell = c === 116 && mLen === 4;
-      if (!sell && !(c === 102 && mLen === 5)) {
-        skip(layout);
-        continue;
+      if (m.kind === 'error') throw new TickworkError('FILE_READ_FAILED', `${file}: ${m.message}`);
+      read.bytes = m.bytes;
+      if (m.kind === 'end') {
+        skipped.count = m.skipped.count;
+        skipped.examples.push(...m.skipped.examples);
+        return;
       }
-      const ts = time > 1e14 ? Math.floor(time / 1000) : time; // dumps since 2025 use microseconds
-      let count = 1;
-      if (agg) {
-        const first = int(text, at[3]!, at[4]! - 1);
-        const last = int(text, at[4]!, at[5]! - 1);
-        if (first < 0 || !(last >= first)) {
-          skip(first < 0 ? layout : 'lastId < firstId');
-          continue;
+      worker.postMessage('more'); // the worker scans the next text while these trades are applied
+      const { text, n, at, ts, sell, count } = m.scanned;
+      for (let from = 0; from < n; from += PAGE) {
+        const to = Math.min(n, from + PAGE);
+        const page: BatchTrade[] = new Array(to - from);
+        for (let i = from; i < to; i++) {
+          const k = 4 * i;
+          const idEnd = at[k + 1]!;
+          const priceEnd = at[k + 2]!;
+          page[i - from] = {
+            id: text.slice(at[k]!, idEnd),
+            price: text.slice(idEnd + 1, priceEnd),
+            qty: text.slice(priceEnd + 1, at[k + 3]!),
+            side: sell[i] === 1 ? 'sell' : 'buy',
+            ts: ts[i]!,
+            count: count ? count[i]! : 1,
+          };
         }
-        count = last - first + 1;
-      }
-      page.push({ id: text.slice(lineStart, idEnd), price: text.slice(at[1]!, at[2]! - 1), qty: text.slice(at[2]!, at[3]! - 1), side: sell ? 'sell' : 'buy', ts, count });
-    }
-    return start;
-  };
-  // Lines are scanned inside each chunk's own (flat) string; only the line split across two chunks
-  // is joined (a concatenated string would make every character read slower).
-  let rest = '';
-  for await (const chunk of stream) {
-    const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
-    const first = text.indexOf('\n');
-    if (first < 0) {
-      rest += text;
-      continue;
-    }
-    const joined = `${rest}${text.slice(0, first)}\n`;
-    let page: BatchTrade[] = [];
-    parse(joined, 0, joined.length - 1, page);
-    const end = text.lastIndexOf('\n');
-    for (let pos = first + 1; pos <= end; ) {
-      pos = parse(text, pos, end, page);
-      if (page.length >= PAGE) {
         yield page;
-        page = [];
       }
     }
-    rest = text.slice(end + 1);
-    if (page.length) yield page;
+  } finally {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
   }
-  // The last line without a newline.
-  if (rest.length) {
-    const page: BatchTrade[] = [];
-    parse(`${rest}\n`, 0, rest.length, page);
-    if (page.length) yield page;
+}
+
+/**
+ * The worker: csv-worker.js beside this module in the built tree (dist/actors/batch/), also when
+ * this code runs from a bundle chunk (dist/chunks/); when the sources run as they are (tests),
+ * csv-worker.ts loaded through tsx's loader, registered in the new thread first.
+ */
+function startWorker(workerData: CsvWorkerData): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // tsx's ES-module API (its CommonJS build resolves its own files wrongly from an eval'd thread).
+    const api = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const entry = new URL('./csv-worker.ts', here).href;
+    return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData });
   }
+  for (const rel of ['./csv-worker.js', '../actors/batch/csv-worker.js']) {
+    const url = new URL(rel, here);
+    if (existsSync(url)) return new Worker(url, { workerData });
+  }
+  throw new TickworkError('FILE_READ_FAILED', `csv-worker.js not found beside ${fileURLToPath(here)}`);
 }

@@ -94,4 +94,20 @@ describe('openTradeFile (CSV) reads what tickwork replay reads', () => {
     expect(batch.trades).toEqual(replay.trades);
     expect(batch.trades[2]).toMatchObject({ count: 3, ts: Math.floor((t0 + 2 * 1_700_123) / 1000) });
   });
+
+  it('a file that cannot be read fails the read with a line naming it (no hang, no silent end)', async () => {
+    const missing = join(dir, 'gone.csv');
+    await expect(batchRead(missing, 'binance-trades-csv')).rejects.toThrow(/gone\.csv: .*ENOENT/);
+  });
+
+  it('a reader that takes one page reads no further than its look-ahead (a 30 MB file), then stops', async () => {
+    const path = file('big.csv', `${tradeLines(400_000, Date.UTC(2024, 0, 2)).join('\n')}\n`);
+    const f = openTradeFile({ file: path, format: 'binance-trades-csv', venue: venue.id, adapter: venue.createAdapter(), symbol: 'BTC-USDT' });
+    for await (const page of f.pages) {
+      expect(page).toHaveLength(1024);
+      break;
+    }
+    // The thread reads at most its look-ahead (a few MiB) past what was taken, then is stopped.
+    expect(f.bytes()).toBeLessThan(8 << 20);
+  });
 });
