@@ -383,6 +383,19 @@ export class ExactSum {
     } else this.lo = lo;
   }
 
+  /** Subtracts a hot-path value (either representation). */
+  subValue(x: FastDecimal): void {
+    if (x.big !== null) this.addBig(-x.big, x.scale);
+    else this.add(-x.units, x.scale);
+  }
+
+  copyFrom(o: ExactSum): this {
+    this.hi = o.hi;
+    this.lo = o.lo;
+    this.scale = o.scale;
+    return this;
+  }
+
   /** Adds `units × 10^-scale` for any bigint units. */
   addBig(units: bigint, scale: number): void {
     if (scale > this.scale) this.rescale(scale);

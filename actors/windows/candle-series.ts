@@ -8,7 +8,9 @@ import {
   div,
   formatDecimal,
   formatExact,
+  normalize,
   parseDecimal,
+  sub,
   type Decimal,
 } from '../../runtime/decimal.js';
 import type { Bar, BarCalendar } from './calendar.js';
@@ -26,7 +28,18 @@ export interface SeriesContext {
   quoteDigits: number;
   /** Fraction digits of VWAPs (price precision + 4). */
   vwapDigits: number;
+  /**
+   * Running sums over every trade of the symbol given to the series (added once per trade, before
+   * the series see it): a bar's sums are these minus their value when the bar opened.
+   */
+  readonly totals: Totals;
   emit(c: Candle, correction: boolean): void;
+}
+
+export interface Totals {
+  readonly volume: ExactSum;
+  readonly quote: ExactSum;
+  readonly buyVolume: ExactSum;
 }
 
 /** A closed candle kept for corrections, with the trade times that decide open and close. */
@@ -96,9 +109,14 @@ export class CandleSeries {
   private closeTs = 0;
   private firstId: string | null = null;
   private lastId: string | null = null;
-  private readonly volume = new ExactSum();
-  private readonly quote = new ExactSum();
-  private readonly buyVolume = new ExactSum();
+  /**
+   * The symbol's totals when the bar opened, plus the trades given since that belong to older
+   * bars: the bar's volume is totals.volume − baseVolume, and so on (no addition per trade and
+   * timeframe).
+   */
+  private readonly baseVolume = new ExactSum();
+  private readonly baseQuote = new ExactSum();
+  private readonly baseBuy = new ExactSum();
   private history: ClosedBar[] = [];
   /** VWAP text of the last gap bar, reused while close and digits stay the same. */
   private gapVwapClose = '';
@@ -163,9 +181,6 @@ export class CandleSeries {
       }
     }
     this.trades += v.count;
-    this.volume.addValue(v.qty);
-    this.quote.addValue(v.quote);
-    if (v.buy) this.buyVolume.addValue(v.qty);
     return inside;
   }
 
@@ -174,6 +189,8 @@ export class CandleSeries {
     this.ctx.calendar.barOf(v.ts, this.tfMs, this.bar);
     this.firstStart = this.bar.start;
     this.openBar(this.bar.start, this.bar.end, v.priceText);
+    // The totals hold the trade already: the bar's base is the totals before it.
+    this.exclude(v, -1);
     this.applyOpen(v);
     this.advance(watermark);
   }
@@ -202,6 +219,7 @@ export class CandleSeries {
    * corrections) while they fit in the history. Dropped when its bar is older than the history.
    */
   applyLate(v: TradeValues): LateOutcome {
+    if (this.state === OPEN) this.exclude(v, 1); // in the totals, not in the open bar
     if (!(v.ts >= this.firstStart)) return this.prepend(v);
     const h = this.history;
     for (let i = h.length - 1; i >= 0; i--) {
@@ -239,9 +257,9 @@ export class CandleSeries {
               this.closeTs,
               this.firstId,
               this.lastId,
-              formatDecimal(this.volume.toDecimal()),
-              formatDecimal(this.quote.toDecimal()),
-              formatDecimal(this.buyVolume.toDecimal()),
+              formatDecimal(normalize(this.barSum(this.ctx.totals.volume, this.baseVolume))),
+              formatDecimal(normalize(this.barSum(this.ctx.totals.quote, this.baseQuote))),
+              formatDecimal(normalize(this.barSum(this.ctx.totals.buyVolume, this.baseBuy))),
             ]
           : null,
       history: this.history.map(({ candle: c, openTs, closeTs }) => [
@@ -283,9 +301,11 @@ export class CandleSeries {
       this.closeTs = closeTs;
       this.firstId = firstId;
       this.lastId = lastId;
-      this.volume.setDecimal(parseDecimal(volume));
-      this.quote.setDecimal(parseDecimal(quote));
-      this.buyVolume.setDecimal(parseDecimal(buy));
+      // base = totals − the bar's sums (the totals of a restored symbol start again from its bars)
+      const totals = this.ctx.totals;
+      this.baseVolume.setDecimal(sub(totals.volume.toDecimal(), parseDecimal(volume)));
+      this.baseQuote.setDecimal(sub(totals.quote.toDecimal(), parseDecimal(quote)));
+      this.baseBuy.setDecimal(sub(totals.buyVolume.toDecimal(), parseDecimal(buy)));
     }
     const { venue, symbol } = this.ctx;
     this.history = s.history.map(([openTime, closeTime, open, high, low, close, volume, quoteVolume, vwap, trades, buyVolume, firstTradeId, lastTradeId, openTs, closeTs]) => ({
@@ -303,9 +323,28 @@ export class CandleSeries {
     this.open = this.high = this.low = this.close = price;
     this.openTs = this.closeTs = start;
     this.firstId = this.lastId = null;
-    this.volume.clear();
-    this.quote.clear();
-    this.buyVolume.clear();
+    const totals = this.ctx.totals;
+    this.baseVolume.copyFrom(totals.volume);
+    this.baseQuote.copyFrom(totals.quote);
+    this.baseBuy.copyFrom(totals.buyVolume);
+  }
+
+  /** Moves a trade out of (sign 1) or back into (−1) the open bar's sums. */
+  private exclude(v: TradeValues, sign: 1 | -1): void {
+    if (sign === 1) {
+      this.baseVolume.addValue(v.qty);
+      this.baseQuote.addValue(v.quote);
+      if (v.buy) this.baseBuy.addValue(v.qty);
+    } else {
+      this.baseVolume.subValue(v.qty);
+      this.baseQuote.subValue(v.quote);
+      if (v.buy) this.baseBuy.subValue(v.qty);
+    }
+  }
+
+  /** A sum of the open bar: the totals' minus the base's. */
+  private barSum(total: ExactSum, base: ExactSum): Decimal {
+    return sub(total.toDecimal(), base.toDecimal());
   }
 
   private closeBar(): void {
@@ -321,8 +360,9 @@ export class CandleSeries {
     // gap bars are frequent for quiet symbols: no decimal work for them
     if (this.trades === 0) return this.gapCandle(this.start, this.end, this.close, closed);
     const ctx = this.ctx;
-    const v = this.volume.toDecimal();
-    const q = this.quote.toDecimal();
+    const totals = ctx.totals;
+    const v = this.barSum(totals.volume, this.baseVolume);
+    const q = this.barSum(totals.quote, this.baseQuote);
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -337,7 +377,7 @@ export class CandleSeries {
       quoteVolume: formatExact(q, ctx.quoteDigits),
       vwap: vwapText(q, v, this.close, ctx.vwapDigits),
       trades: this.trades,
-      buyVolume: formatExact(this.buyVolume.toDecimal(), ctx.qtyDigits),
+      buyVolume: formatExact(this.barSum(totals.buyVolume, this.baseBuy), ctx.qtyDigits),
       firstTradeId: this.firstId,
       lastTradeId: this.lastId,
       closed,

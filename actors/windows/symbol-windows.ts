@@ -1,8 +1,9 @@
 import type { Candle } from '../../schemas/candle.js';
 import { TIMEFRAMES, type Tf } from '../../schemas/common.js';
 import type { Trade } from '../../schemas/trade.js';
+import { ExactSum } from '../../runtime/decimal.js';
 import { SessionCalendar, UTC_CALENDAR, type BarCalendar } from './calendar.js';
-import { CandleSeries, SeriesState, type CandleSeriesSnapshot, type SeriesContext } from './candle-series.js';
+import { CandleSeries, SeriesState, type CandleSeriesSnapshot, type SeriesContext, type Totals } from './candle-series.js';
 import { TradeValues, idBefore } from './trade-values.js';
 import { DEFAULT_HISTORY_SIZE, DEFAULT_MAX_GAP_BARS, DEFAULT_VWAP_WINDOWS, SessionConfigCheck, WindowsError, configError, type WindowsConfig } from './config.js';
 import { RollingVwap, type RollingVwapSnapshot } from './rolling-vwap.js';
@@ -155,6 +156,11 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     // of the smaller one inside it), so a price strictly inside one open bar's (low, high) moves
     // no high or low of the larger open bars after it: the compares stop at the first such bar
     // (usually the second smallest) instead of running for every timeframe.
+    // Once into the symbol's totals (nothing below throws): every bar's sums derive from them.
+    const totals = this.ctx.totals;
+    totals.volume.addValue(v.qty);
+    totals.quote.addValue(v.quote);
+    if (v.buy) totals.buyVolume.addValue(v.qty);
     let inRange = false;
     for (let i = 0; i < series.length; i++) {
       const s = series[i]!;
@@ -331,6 +337,7 @@ class Context implements SeriesContext {
   quoteDigits = 0;
   vwapDigits = 4;
   out: Candle[] = [];
+  readonly totals: Totals = { volume: new ExactSum(), quote: new ExactSum(), buyVolume: new ExactSum() };
 
   constructor(
     readonly venue: string,
