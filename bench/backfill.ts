@@ -34,7 +34,7 @@ export interface BackfillBenchResult {
   fileMB: number;
   /** Trades read, through the kernel, candles committed: per second of wall clock. */
   tradesPerSec: Figure;
-  /** Per CPU-second of the bench process (file, kernel, PostgreSQL client; the server's CPU is not counted). */
+  /** Per CPU-second of the bench process, all its threads (file scan, kernel, PostgreSQL client; the server's CPU is not counted). */
   tradesPerCpuSec: Figure;
   /** Candles written per run (all stored timeframes). */
   candles: number;

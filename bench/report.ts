@@ -199,13 +199,13 @@ export function renderMarkdown(r: BenchReport): string {
     p(
       '## 10. Backfill',
       `A ${b.fileMB.toFixed(0)} MB \`binance-trades-csv\` file of ${int(b.trades)} trades over ${(b.spanMs / 3_600_000).toFixed(0)} h of a past day, through ` +
-        "the functions `tickwork backfill --source file` runs (openTradeFile → backfillSymbol: live-seam check, history range recorded, the live path's window " +
+        "the functions `tickwork backfill --source file` runs (openTradeFile, whose CSV scan runs on a worker thread → backfillSymbol: live-seam check, history range recorded, the live path's window " +
         'kernel, bulk upsert of the stored timeframes into PostgreSQL, overlap comparison). Timed from the first read to the last candle committed; a fresh ' +
         `symbol per run, so each run writes all ${int(b.candles)} candles. PostgreSQL runs on the same machine.`,
       '| figure | value |',
       '|---|---|',
       `| trades/s (wall clock) | ${rate(b.tradesPerSec)} |`,
-      `| trades per CPU-second of the backfill process | ${rate(b.tradesPerCpuSec)} |`,
+      `| trades per CPU-second of the backfill process (both its threads) | ${rate(b.tradesPerCpuSec)} |`,
       `| candles written/s | ${rate(b.candlesPerSec)} |`,
     );
   }
