@@ -8,6 +8,7 @@ import {
   div,
   formatDecimal,
   formatExact,
+  formatUnitsExact,
   normalize,
   parseDecimal,
   sub,
@@ -344,7 +345,14 @@ export class CandleSeries {
 
   /** A sum of the open bar: the totals' minus the base's. */
   private barSum(total: ExactSum, base: ExactSum): Decimal {
+    if (total.hi === base.hi && total.scale === base.scale) return { units: BigInt(total.lo - base.lo), scale: total.scale };
     return sub(total.toDecimal(), base.toDecimal());
+  }
+
+  /** `formatExact` of a sum of the open bar; without bigint work when no spill happened since the bar opened. */
+  private barText(total: ExactSum, base: ExactSum, minScale: number): string {
+    if (total.hi === base.hi && total.scale === base.scale) return formatUnitsExact(total.lo - base.lo, total.scale, minScale);
+    return formatExact(this.barSum(total, base), minScale);
   }
 
   private closeBar(): void {
@@ -363,6 +371,7 @@ export class CandleSeries {
     const totals = ctx.totals;
     const v = this.barSum(totals.volume, this.baseVolume);
     const q = this.barSum(totals.quote, this.baseQuote);
+    const volume = this.barText(totals.volume, this.baseVolume, ctx.qtyDigits);
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -373,11 +382,11 @@ export class CandleSeries {
       high: this.high,
       low: this.low,
       close: this.close,
-      volume: formatExact(v, ctx.qtyDigits),
-      quoteVolume: formatExact(q, ctx.quoteDigits),
+      volume,
+      quoteVolume: this.barText(totals.quote, this.baseQuote, ctx.quoteDigits),
       vwap: vwapText(q, v, this.close, ctx.vwapDigits),
       trades: this.trades,
-      buyVolume: formatExact(this.barSum(totals.buyVolume, this.baseBuy), ctx.qtyDigits),
+      buyVolume: this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits),
       firstTradeId: this.firstId,
       lastTradeId: this.lastId,
       closed,

@@ -12,6 +12,7 @@ import {
   div,
   formatDecimal,
   formatExact,
+  formatUnitsExact,
   fractionDigits,
   mul,
   normalize,
@@ -79,6 +80,25 @@ describe('decimal: parse and format', () => {
     expect(formatExact(d('5.000'), 0)).toBe('5');
     expect(formatExact(d('-0.0500'), 1)).toBe('-0.05');
     expect(normalize(d('1.2300'))).toEqual({ units: 123n, scale: 2 });
+  });
+});
+
+describe('decimal: formatUnitsExact (the kernel\'s number path of formatExact)', () => {
+  it('writes what formatExact writes, for any safe integer, scale and minimum digits', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom(0, 10, -10, 2 ** 53, -(2 ** 53), 1_000_000_000)),
+        fc.integer({ min: 0, max: 18 }),
+        fc.integer({ min: 0, max: 18 }),
+        (units, scale, minScale) => {
+          expect(formatUnitsExact(units, scale, minScale)).toBe(formatExact(decimal(BigInt(units), scale), minScale));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+    expect(formatUnitsExact(0, 7, 2)).toBe('0.00');
+    expect(formatUnitsExact(-5000, 5, 1)).toBe('-0.05');
+    expect(formatUnitsExact(12_300, 2, 0)).toBe('123');
   });
 });
 
