@@ -174,7 +174,8 @@ export function formatUnitsExact(units: number, scale: number, minScale: number)
   let digits = String(neg ? -units : units);
   let sc = scale;
   if (units === 0) sc = minScale;
-  else while (sc > minScale && digits.charCodeAt(digits.length - 1) === 48) {
+  // trailing fraction zeros go, down to minScale
+  while (sc > minScale && digits.charCodeAt(digits.length - 1) === 48) {
     digits = digits.slice(0, -1);
     sc--;
   }
