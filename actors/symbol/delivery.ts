@@ -157,6 +157,7 @@ export class TradeDelivery {
     if (this.stopped) return;
     await this.close();
     const from = Math.min(this.lastSeq, this.restartFrom ?? Infinity);
+    this.opts.log.debug({ from, lastSeq: this.lastSeq, restartFrom: this.restartFrom, knownEnd: this.knownEnd, owned: this.filters.size }, 'trade delivery: re-creating the main read');
     this.restartFrom = null;
     this.switchAsked = false;
     if (this.opts.multiFilter && this.filters.size === 0) return;

@@ -152,6 +152,7 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   async preStart(ctx: ActorContext<SymbolMsg>): Promise<void> {
     this.ctx = ctx;
     await this.restore(ctx);
+    ctx.log.debug({ seq: this.seq, applied: this.applied, token: this.ports.token }, 'symbol actor starting from its snapshot');
     let caught = 0;
     for await (const batch of this.ports.history(this.seq)) {
       for (const t of batch) {

@@ -190,6 +190,7 @@ export class SymbolWorker implements OwnershipHandler {
     owned.routed = true;
     this.owned.set(key, owned);
     this.delivery?.add(key, joinSeq);
+    this.deps.log.debug({ key, joinSeq, token }, 'symbol acquired: live from the join point, its past by its catch-up');
     this.newSymbols.push({ venue, symbol, worker: this.deps.worker });
     // Spawns the actor: it loads its snapshot and reads its past before the first live trade.
     void this.registry.send(key, { t: 'tick', now: Date.now() }).catch(() => undefined);
@@ -367,6 +368,7 @@ export class SymbolWorker implements OwnershipHandler {
   private async *history(key: string, afterSeq: number): AsyncGenerator<StoredTrade[]> {
     const subject = this.prefix + key;
     const last = await this.deps.nats.jsm.streams.getMessage(this.tradesStream, { last_by_subj: subject });
+    this.deps.log.debug({ key, afterSeq, until: last?.seq ?? null }, 'catch-up asked');
     if (last === null || last.seq <= afterSeq) return;
     for await (const batch of this.catchUp.read(subject, afterSeq, last.seq)) yield batch.map(({ seq, value }) => ({ seq, trade: value }));
   }
