@@ -33,7 +33,20 @@ const REPLAY_S = Number(process.env.TICKWORK_CLUSTER_REPLAY_S ?? 40);
 const SPEED = Math.max(1, Math.ceil((N * 20) / 1000 / REPLAY_S));
 const symbols = Array.from({ length: SYMBOLS }, (_, k) => `S${k}-USDT`);
 const keys = symbols.map((s) => `binance.${s}`);
-const ENV = { ...WORKER_ENV, TICKWORK_LEASE_TTL_MS: String(TTL), TICKWORK_STATE_FLUSH_MS: '20' };
+// Debug: a failure's post-mortem quotes the workers' hand-over lines (few: none per trade).
+const ENV = { ...WORKER_ENV, TICKWORK_LEASE_TTL_MS: String(TTL), TICKWORK_STATE_FLUSH_MS: '20', LOG_LEVEL: 'debug' };
+
+const HAND_OVER = /symbol acquired: live|symbol actor starting|catch-up asked|caught up from MD_TRADES|catch-up read failed|trade delivery|symbol lost|child failed|every lease dropped/;
+
+/** Each worker's hand-over lines about `key` (and the worker-wide ones: reads re-created or failed), compacted. */
+function handOverLines(outputs: string[], key: string): string[] {
+  return outputs.flatMap((out, i) =>
+    out
+      .split('\n')
+      .filter((l) => HAND_OVER.test(l) && (l.includes(key) || !/"(key|actor|child)"/.test(l)))
+      .map((l) => `w${i} ${l.replace(/"(level|pid|role|ns|hostname|stack)":("[^"]*"|\d+),?/g, '').slice(0, 260)}`),
+  );
+}
 
 /** The trades as a Binance recording (aggTrade frames on the combined stream), what `replay --format recording` reads. */
 function writeRecording(trades: Trade[]): string {
@@ -322,8 +335,20 @@ describe(`worker group on a 3-node NATS 2.10 cluster: ${N} trades over ${SYMBOLS
         const st = states[i] ? (JSON.parse(states[i]!) as LiveState) : null;
         where.push(`${sym}: state lastSeq ${st?.lastSeq} (worker ${st?.worker}, updated ${st ? new Date(st.updatedAt).toISOString() : '-'}), subject's last seq ${last?.seq}`);
       }
-      writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${[...behind, ...where].join('\n')}\n`);
-      throw new Error(`${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}; ${where.slice(0, 12).join('; ')}`, { cause: err });
+      // The hand-over steps of the first behind symbol (workers log them at debug here): join point,
+      // snapshot seq, catch-up range, failed reads, main-read re-creations — where a hole would open.
+      const first = symbols.find((sym, i) => applied[i] !== expectedBySymbol.get(sym));
+      let steps: string[] = [];
+      try {
+        if (first !== undefined) steps = handOverLines(workers.map((w) => w.cli.output()), `binance.${first}`);
+      } catch (e) {
+        steps = [`(hand-over lines not read: ${(e as Error).message})`];
+      }
+      writeFileSync(join(tmpdir(), 'cluster-acceptance-behind.txt'), `${[...behind, ...where, `hand-over of ${first}:`, ...steps].join('\n')}\n`);
+      throw new Error(
+        `${(err as Error).message}; ${behind.length} symbols behind (logs in ${tmpdir()}/cluster-acceptance-*): ${behind.slice(0, 12).join('; ')}; ${where.slice(0, 12).join('; ')}\nhand-over of ${first}:\n${steps.slice(-30).join('\n')}`,
+        { cause: err },
+      );
     } finally {
       await sampler.stop();
       leases.stop();
