@@ -103,7 +103,9 @@ export class TradeDelivery {
 
   /** `key` is owned from stream sequence `joinSeq` on (its actor reads up to at least there). */
   add(key: string, joinSeq: number): void {
-    if (!this.opts.multiFilter || this.filters.has(key)) return;
+    if (!this.opts.multiFilter) return;
+    // Already read (owned again without a remove between): still read again from its new join
+    // point, as its actor's catch-up ends there.
     this.filters.add(key);
     this.knownEnd = Math.max(this.knownEnd, joinSeq);
     this.restartFrom = Math.min(this.restartFrom ?? Infinity, joinSeq);

@@ -187,6 +187,9 @@ export class SymbolWorker implements OwnershipHandler {
     if (!this.deps.ownership.holds(key, token) || this.stopping) return false;
     // The consumer's join point is read before the actor's catch-up starts (see TradeDelivery).
     const joinSeq = this.delivery?.filtered ? await this.streamLastSeq() : 0;
+    // Lost during that read (a server call, seconds while a stream leader is elected): lost() found
+    // nothing of it to undo, so nothing of it may be set up now.
+    if (!this.deps.ownership.holds(key, token) || this.stopping) return false;
     owned.routed = true;
     this.owned.set(key, owned);
     this.delivery?.add(key, joinSeq);
