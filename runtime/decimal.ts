@@ -145,7 +145,11 @@ export function min(a: Decimal, b: Decimal): Decimal {
 export function formatDecimal(d: Decimal, scale: number = d.scale, rounding: Rounding = 'half-up'): string {
   const r = rescale(d, scale, rounding);
   const neg = r.units < 0n;
-  let digits = (neg ? -r.units : r.units).toString();
+  return pointed((neg ? -r.units : r.units).toString(), scale, neg);
+}
+
+/** Unsigned `digits` as a decimal with `scale` fraction digits (zeros before when it is shorter), signed. */
+function pointed(digits: string, scale: number, neg: boolean): string {
   if (scale > 0) {
     if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
     digits = digits.slice(0, digits.length - scale) + '.' + digits.slice(digits.length - scale);
@@ -183,11 +187,7 @@ export function formatUnitsExact(units: number, scale: number, minScale: number)
     digits += '0'.repeat(minScale - sc);
     sc = minScale;
   }
-  if (sc > 0) {
-    if (digits.length <= sc) digits = '0'.repeat(sc - digits.length + 1) + digits;
-    digits = `${digits.slice(0, digits.length - sc)}.${digits.slice(digits.length - sc)}`;
-  }
-  return neg ? `-${digits}` : digits;
+  return pointed(digits, sc, neg);
 }
 
 /** num / den (den ≠ 0) rounded to an integer. */

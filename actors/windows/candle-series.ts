@@ -349,10 +349,10 @@ export class CandleSeries {
     return sub(total.toDecimal(), base.toDecimal());
   }
 
-  /** `formatExact` of a sum of the open bar; without bigint work when no spill happened since the bar opened. */
-  private barText(total: ExactSum, base: ExactSum, minScale: number): string {
+  /** `formatExact` of a sum of the open bar (`sum`: that sum, when already computed); without bigint work when no spill happened since the bar opened. */
+  private barText(total: ExactSum, base: ExactSum, minScale: number, sum?: Decimal): string {
     if (total.hi === base.hi && total.scale === base.scale) return formatUnitsExact(total.lo - base.lo, total.scale, minScale);
-    return formatExact(this.barSum(total, base), minScale);
+    return formatExact(sum ?? this.barSum(total, base), minScale);
   }
 
   private closeBar(): void {
@@ -371,7 +371,7 @@ export class CandleSeries {
     const totals = ctx.totals;
     const v = this.barSum(totals.volume, this.baseVolume);
     const q = this.barSum(totals.quote, this.baseQuote);
-    const volume = this.barText(totals.volume, this.baseVolume, ctx.qtyDigits);
+    const volume = this.barText(totals.volume, this.baseVolume, ctx.qtyDigits, v);
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -383,7 +383,7 @@ export class CandleSeries {
       low: this.low,
       close: this.close,
       volume,
-      quoteVolume: this.barText(totals.quote, this.baseQuote, ctx.quoteDigits),
+      quoteVolume: this.barText(totals.quote, this.baseQuote, ctx.quoteDigits, q),
       vwap: vwapText(q, v, this.close, ctx.vwapDigits),
       trades: this.trades,
       buyVolume: this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits),
