@@ -14,15 +14,22 @@ export interface RollingVwapSnapshot {
  * Rolling VWAP over sliding windows of whole seconds, ending at the watermark's second S:
  * a window of w seconds holds the trades with ts in seconds (S − w, S].
  *
- * One ring of per-second buckets (sized for the longest window) holds exact qty and quote sums
- * at one ring-wide scale; each window keeps running sums, adding each trade and subtracting
- * buckets as they slide out, so a trade costs O(windows) additions and reading a VWAP is O(1).
- * Typed arrays keep the ring compact (one per symbol, allocated on the first trade).
+ * One ring of per-second buckets holds exact qty and quote sums at one ring-wide scale; each
+ * window keeps running sums, adding each trade and subtracting buckets as they slide out, so a
+ * trade costs O(windows) additions and reading a VWAP is O(1).
+ *
+ * The ring is indexed by second modulo its capacity and sized to the seconds in use, not to the
+ * longest window: it starts at a few slots on the first trade and doubles when two seconds still
+ * inside the longest window would share a slot, up to that window's length (where no two can).
+ * A symbol that traded in 30 distinct seconds holds 32 slots, not 900 for a 15m window.
  */
 export class RollingVwap {
   readonly labels: readonly string[];
   private readonly spans: number[];
+  /** Seconds in the longest window: no live bucket is older than `sec − size`. */
   private readonly size: number;
+  /** Slots in the ring (0 before the first trade; at most `size`). */
+  private cap = 0;
   /** Watermark second S; NaN before anything happened. */
   private sec = Number.NaN;
   private slotSec: Float64Array | null = null;
@@ -47,6 +54,11 @@ export class RollingVwap {
     this.size = Math.max(1, ...this.spans);
     this.winQty = this.spans.map(() => new ExactSum());
     this.winQuote = this.spans.map(() => new ExactSum());
+  }
+
+  /** Slots the ring holds now (memory: 40 bytes each). */
+  get slots(): number {
+    return this.cap;
   }
 
   /** Moves the window end to the second of `ts` (never backwards). */
@@ -79,12 +91,11 @@ export class RollingVwap {
     const x = Math.floor(v.ts / 1000);
     if (x > this.sec || Number.isNaN(this.sec)) this.slide(x);
     if (x <= this.sec - this.size) return;
-    if (this.slotSec === null) this.allocate();
+    const slot = this.slotOf(x);
     const q = v.qty;
     if (q.scale > this.qtyScale) this.rescaleQty(q.scale);
     const quote = v.quote;
     if (quote.scale > this.quoteScale) this.rescaleQuote(quote.scale);
-    const slot = x % this.size;
     const slotSec = this.slotSec!;
     if (slotSec[slot] !== x) {
       slotSec[slot] = x;
@@ -154,7 +165,7 @@ export class RollingVwap {
   toSnapshot(): RollingVwapSnapshot {
     const buckets: [number, string, string][] = [];
     if (this.slotSec !== null) {
-      for (let slot = 0; slot < this.size; slot++) {
+      for (let slot = 0; slot < this.cap; slot++) {
         const x = this.slotSec[slot]!;
         if (!(x > this.sec - this.size)) continue;
         buckets.push([x, (this.qtyHi[slot]! + BigInt(this.qtyLo![slot]!)).toString(), (this.quoteHi[slot]! + BigInt(this.quoteLo![slot]!)).toString()]);
@@ -168,10 +179,10 @@ export class RollingVwap {
     this.sec = snap.sec ?? Number.NaN;
     this.qtyScale = snap.qtyScale;
     this.quoteScale = snap.quoteScale;
-    if (snap.buckets.length === 0) return;
-    this.allocate();
+    this.slotSec = null;
+    this.cap = 0;
     for (const [x, qty, quote] of snap.buckets) {
-      const slot = x % this.size;
+      const slot = this.slotOf(x);
       this.slotSec![slot] = x;
       this.qtyHi[slot] = BigInt(qty);
       this.quoteHi[slot] = BigInt(quote);
@@ -191,7 +202,7 @@ export class RollingVwap {
   }
 
   private evict(w: number, x: number): void {
-    const slot = ((x % this.size) + this.size) % this.size;
+    const slot = ((x % this.cap) + this.cap) % this.cap;
     if (this.slotSec![slot] !== x) return;
     const q = this.winQty[w]!;
     q.addBig(-this.qtyHi[slot]!, this.qtyScale);
@@ -201,12 +212,54 @@ export class RollingVwap {
     v.add(-this.quoteLo![slot]!, this.quoteScale);
   }
 
-  private allocate(): void {
-    this.slotSec = new Float64Array(this.size).fill(Number.NaN);
-    this.qtyLo = new Float64Array(this.size);
-    this.quoteLo = new Float64Array(this.size);
-    this.qtyHi = new Array<bigint>(this.size).fill(0n);
-    this.quoteHi = new Array<bigint>(this.size).fill(0n);
+  /**
+   * The slot of second `x` (inside the longest window), the ring allocated or grown first when
+   * it has none or a live bucket of another second holds that slot. The bucket may still be
+   * a stale one of another second: the caller resets it.
+   */
+  private slotOf(x: number): number {
+    if (this.slotSec === null) this.resize(Math.min(INITIAL_SLOTS, this.size));
+    let slot = x % this.cap;
+    const held = this.slotSec![slot]!;
+    if (held !== x && held > this.sec - this.size) {
+      let cap = this.cap;
+      do cap = Math.min(cap * 2, this.size);
+      while (!this.resize(cap, x));
+      slot = x % this.cap;
+    }
+    return slot;
+  }
+
+  /**
+   * Moves the live buckets into a ring of `cap` slots; false (nothing changed) when two of them,
+   * or one and second `also`, would share a slot. At `cap` = `size` it always succeeds.
+   */
+  private resize(cap: number, also?: number): boolean {
+    const slotSec = new Float64Array(cap).fill(Number.NaN);
+    const qtyLo = new Float64Array(cap);
+    const quoteLo = new Float64Array(cap);
+    const qtyHi = new Array<bigint>(cap).fill(0n);
+    const quoteHi = new Array<bigint>(cap).fill(0n);
+    if (also !== undefined) slotSec[also % cap] = also;
+    for (let i = 0; i < this.cap; i++) {
+      const x = this.slotSec![i]!;
+      if (!(x > this.sec - this.size)) continue;
+      const slot = x % cap;
+      if (slotSec[slot] === slotSec[slot]) return false; // not NaN: taken
+      slotSec[slot] = x;
+      qtyLo[slot] = this.qtyLo![i]!;
+      quoteLo[slot] = this.quoteLo![i]!;
+      qtyHi[slot] = this.qtyHi[i]!;
+      quoteHi[slot] = this.quoteHi[i]!;
+    }
+    if (also !== undefined) slotSec[also % cap] = Number.NaN;
+    this.slotSec = slotSec;
+    this.qtyLo = qtyLo;
+    this.quoteLo = quoteLo;
+    this.qtyHi = qtyHi;
+    this.quoteHi = quoteHi;
+    this.cap = cap;
+    return true;
   }
 
   private rescaleQty(scale: number): void {
@@ -219,6 +272,9 @@ export class RollingVwap {
     this.quoteScale = scale;
   }
 }
+
+/** Slots of a ring at its first trade. */
+const INITIAL_SLOTS = 8;
 
 /** Multiplies every bucket by 10^k exactly (a trade with more fraction digits arrived; rare). */
 function rescaleRing(lo: Float64Array, hi: bigint[], k: number): void {
