@@ -2,7 +2,9 @@
  * Memory: RSS of a `tickwork worker` process holding 1,000 symbols with every timeframe after a
  * warm-up. Each symbol gets trades spread over the last `spanMs` of event time, so every series
  * has an open bar, the 1s series a full correction history, the VWAP rings are allocated and
- * every symbol has a snapshot; then the RSS is read from /proc while the worker idles.
+ * every symbol has a snapshot; then the RSS is read from /proc while the worker idles: a few
+ * seconds after the burst (its garbage still in V8's old space) and once idle, after V8's memory
+ * reducer has collected it (it runs a full GC some 10–30 s into an idle period).
  */
 import { inScope, spawnWorker, type WorkerEnvOverrides } from './env.js';
 import { TradeGen } from './load.js';
@@ -20,6 +22,8 @@ export interface MemoryBenchOptions {
   runs: number;
   /** Idle time after the last snapshot before sampling. */
   settleMs: number;
+  /** Longest wait for V8's idle GC after that. */
+  idleMaxMs: number;
 }
 
 export interface MemoryBenchResult {
@@ -30,6 +34,14 @@ export interface MemoryBenchResult {
   rssMB: Figure;
   /** V8 heap in use (from the worker's /metrics), MB. */
   heapUsedMB: Figure;
+  /** RSS once V8's idle GC ran (or `idleMaxMs` passed), MB. */
+  idleRssMB: Figure;
+  /** V8 heap in use then: about the live set, MB. */
+  idleHeapUsedMB: Figure;
+  /** Seconds waited for the idle GC after the first sample (until seen, else `idleMaxMs`). */
+  idleGcS: Figure;
+  /** Runs in which it was seen within `idleMaxMs`. */
+  idleGcRuns: number;
   /** The same worker's RSS before any symbol existed, MB. */
   baselineRssMB: Figure;
   workerEnv: WorkerEnvOverrides;
@@ -53,6 +65,10 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBe
   const rss: number[] = [];
   const heap: number[] = [];
   const base: number[] = [];
+  const idleRss: number[] = [];
+  const idleHeap: number[] = [];
+  const idleGc: number[] = [];
+  let idleGcSeen = 0;
   const trades = opts.symbols * opts.tradesPerSymbol;
   for (let r = 0; r < opts.runs; r++) {
     await inScope('mem', async ({ nats, ns, redis, env }) => {
@@ -86,13 +102,30 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBe
           250,
         );
         await sleep(opts.settleMs);
-        const samples: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          samples.push(worker.rss() / MB);
-          await sleep(200);
+        const rssNow = async () => {
+          const samples: number[] = [];
+          for (let i = 0; i < 5; i++) {
+            samples.push(worker.rss() / MB);
+            await sleep(200);
+          }
+          return figure(samples).median;
+        };
+        rss.push(await rssNow());
+        const afterBurst = (await heapUsed(worker.httpPort())) / MB;
+        heap.push(afterBurst);
+        // V8's memory reducer: a full GC once the worker has been idle a while; seen as the heap
+        // in use falling by a quarter or more.
+        const t0 = Date.now();
+        let used = afterBurst;
+        while (Date.now() - t0 < opts.idleMaxMs && !(used <= afterBurst * 0.75)) {
+          await sleep(1000);
+          used = (await heapUsed(worker.httpPort())) / MB;
         }
-        rss.push(figure(samples).median);
-        heap.push((await heapUsed(worker.httpPort())) / MB);
+        idleGc.push((Date.now() - t0) / 1000);
+        if (used <= afterBurst * 0.75) idleGcSeen++;
+        await sleep(2000);
+        idleRss.push(await rssNow());
+        idleHeap.push((await heapUsed(worker.httpPort())) / MB);
         // Nothing to keep: the namespace is deleted next, so no graceful drain.
       } finally {
         await worker.kill();
@@ -105,6 +138,10 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBe
     timeframes: TIMEFRAMES.join(' '),
     rssMB: figure(rss),
     heapUsedMB: figure(heap),
+    idleRssMB: figure(idleRss),
+    idleHeapUsedMB: figure(idleHeap),
+    idleGcS: figure(idleGc),
+    idleGcRuns: idleGcSeen,
     baselineRssMB: figure(base),
     workerEnv: MEMORY_WORKER_ENV,
   };
