@@ -190,6 +190,32 @@ export function formatUnitsExact(units: number, scale: number, minScale: number)
   return pointed(digits, sc, neg);
 }
 
+/**
+ * `num × 10^e / den` rounded half up, for safe integers 0 ≤ num ≤ FAST_LIMIT, 0 < den ≤ FAST_LIMIT
+ * and e ≥ 0, with no bigint (a VWAP: quote units over volume units); null when the result passes
+ * FAST_LIMIT or den is too large to take a digit at a time. Long division, as many digits per
+ * step as keep the dividend ≤ FAST_LIMIT: each step's double quotient has an exact floor there
+ * (its rounding error is at most (n/den)·2^-53 ≤ 1/(2·den), less than the 1/den from a
+ * non-integer quotient to the next integer) and an exact remainder. Equal to `div`
+ * (test/runtime/decimal.test.ts).
+ */
+export function divScaledHalfUp(num: number, den: number, e: number): number | null {
+  let q = Math.floor(num / den);
+  let r = num - q * den;
+  while (e > 0) {
+    let k = Math.min(e, POW10.length - 1);
+    while (k > 0 && r * POW10[k]! > FAST_LIMIT) k--;
+    if (k === 0) return null;
+    const n = r * POW10[k]!;
+    const d = Math.floor(n / den);
+    r = n - d * den;
+    q = q * POW10[k]! + d;
+    if (q > FAST_LIMIT) return null;
+    e -= k;
+  }
+  return 2 * r >= den ? q + 1 : q;
+}
+
 /** num / den (den ≠ 0) rounded to an integer. */
 function divRound(num: bigint, den: bigint, rounding: Rounding): bigint {
   const q = num / den;

@@ -4,7 +4,6 @@ import { counter, histogram } from '../../runtime/metrics.js';
 import { tracing, type TraceParent, type TraceSpan } from '../../runtime/tracing.js';
 import { candleMsgId, candleRevision, type Candle } from '../../schemas/candle.js';
 import { TF_MS } from '../../schemas/common.js';
-import type { LiveState } from '../../schemas/state.js';
 import type { Trade } from '../../schemas/trade.js';
 import type { SymbolSnapshot } from '../../store/snapshots.js';
 import { SessionCalendar, SymbolWindows, UTC_CALENDAR, WindowsError, type Bar, type BarCalendar, type WindowsConfig, type WindowsSnapshot } from '../windows/index.js';
@@ -224,13 +223,12 @@ export class SymbolActor implements Behavior<SymbolMsg> {
   collectLive(now: number): { json: string; recvTs: number } | null {
     if (this.windows === undefined) return null;
     this.dirty = false;
-    const state = this.liveState(now);
-    this.pendingShown = state.pending !== undefined;
+    this.pendingShown = this.unacked.size > 0;
     if (now - this.lastLiveAt >= this.ports.timing.liveCandleMs && this.ports.holds()) {
       this.lastLiveAt = now;
-      for (const c of Object.values(state.candles)) this.ports.publishLive(c);
+      for (const c of this.windows.openCandles()) this.ports.publishLive(c);
     }
-    return { json: JSON.stringify(state), recvTs: this.dirtyRecvTs };
+    return { json: this.liveStateJson(now), recvTs: this.dirtyRecvTs };
   }
 
   holds(): boolean {
@@ -394,21 +392,20 @@ export class SymbolActor implements Behavior<SymbolMsg> {
     this.ports.liveChanged(this);
   }
 
-  private liveState(now: number): LiveState {
-    const candles: LiveState['candles'] = {};
-    for (const c of this.windows.openCandles()) candles[c.tf] = c;
-    return {
-      venue: this.venue,
-      symbol: this.symbol,
-      lastTrade: this.windows.lastTrade,
-      candles,
-      ...(this.unacked.size > 0 ? { pending: [...this.unacked] } : {}),
-      vwap: this.windows.vwaps(),
-      lastSeq: this.seq,
-      tradesApplied: this.applied,
-      updatedAt: now,
-      worker: this.ports.worker,
-    };
+  /**
+   * The LiveState as JSON, in this key order: `venue`, `symbol`, `lastTrade`, `candles`, `pending`
+   * (only when a closed candle awaits its ack), `vwap`, `lastSeq`, `tradesApplied`, `updatedAt`,
+   * `worker`. Written per flush for every changed symbol, so the candles are written directly
+   * (SymbolWindows.openCandlesJson) rather than built as objects and stringified.
+   */
+  private liveStateJson(now: number): string {
+    const w = this.windows;
+    const pending = this.unacked.size > 0 ? `,"pending":${JSON.stringify([...this.unacked])}` : '';
+    return (
+      `{"venue":${JSON.stringify(this.venue)},"symbol":${JSON.stringify(this.symbol)},"lastTrade":${JSON.stringify(w.lastTrade)},` +
+      `"candles":${w.openCandlesJson()}${pending},"vwap":${JSON.stringify(w.vwaps())},` +
+      `"lastSeq":${this.seq},"tradesApplied":${this.applied},"updatedAt":${now},"worker":${JSON.stringify(this.ports.worker)}}`
+    );
   }
 
   // ---- snapshots ---------------------------------------------------------------------------

@@ -4,8 +4,11 @@ import {
   ExactSum,
   FastDecimal,
   add,
+  FAST_LIMIT,
+  POW10,
   compare,
   div,
+  divScaledHalfUp,
   formatDecimal,
   formatExact,
   formatUnitsExact,
@@ -123,6 +126,11 @@ export class CandleSeries {
   private gapVwapClose = '';
   private gapVwapDigits = -1;
   private gapVwap = '';
+  /** JSON text of the open candle up to its `open` field, for the bar, open and first id it was made for. */
+  private jsonHead = '';
+  private jsonHeadStart = Number.NaN;
+  private jsonHeadOpen = '';
+  private jsonHeadFirst: string | null = null;
   private readonly bar: Bar = { start: 0, end: 0 };
 
   constructor(
@@ -236,6 +244,55 @@ export class CandleSeries {
   /** The open bar as a Candle (closed:false), or null. */
   openCandle(): Candle | null {
     return this.state === OPEN ? this.toCandle(false) : null;
+  }
+
+  /**
+   * `JSON.stringify(openCandle())`, written directly: the live state carries every open candle at
+   * every flush, and an object per candle plus the generic stringify cost more than the rest of a
+   * flush. The part that stays the same while the bar is open (names, times, open) is kept.
+   */
+  openCandleJson(): string | null {
+    if (this.state !== OPEN) return null;
+    if (this.trades === 0) return JSON.stringify(this.toCandle(false));
+    const ctx = this.ctx;
+    if (this.jsonHeadStart !== this.start || this.jsonHeadOpen !== this.open || this.jsonHeadFirst !== this.firstId) {
+      this.jsonHeadStart = this.start;
+      this.jsonHeadOpen = this.open;
+      this.jsonHeadFirst = this.firstId;
+      this.jsonHead =
+        `{"venue":${JSON.stringify(ctx.venue)},"symbol":${JSON.stringify(ctx.symbol)},"tf":${JSON.stringify(this.tf)},` +
+        `"openTime":${this.start},"closeTime":${this.end - 1},"open":"${this.open}"`;
+    }
+    const totals = ctx.totals;
+    const tv = totals.volume;
+    const tq = totals.quote;
+    const bv = this.baseVolume;
+    const bq = this.baseQuote;
+    let volume = '';
+    let quote = '';
+    let vwap: string | null = null;
+    if (tv.hi === bv.hi && tv.scale === bv.scale && tq.hi === bq.hi && tq.scale === bq.scale) {
+      // no spill to bigint since the bar opened: all in doubles
+      const vu = tv.lo - bv.lo;
+      const qu = tq.lo - bq.lo;
+      volume = formatUnitsExact(vu, tv.scale, ctx.qtyDigits);
+      quote = formatUnitsExact(qu, tq.scale, ctx.quoteDigits);
+      vwap = vwapTextUnits(qu, tq.scale, vu, tv.scale, ctx.vwapDigits);
+    }
+    if (vwap === null) {
+      const v = this.barSum(tv, bv);
+      const q = this.barSum(tq, bq);
+      volume = this.barText(tv, bv, ctx.qtyDigits, v);
+      quote = this.barText(tq, bq, ctx.quoteDigits, q);
+      vwap = vwapText(q, v, this.close, ctx.vwapDigits);
+    }
+    return (
+      // prices are trade prices (decimal strings, checked on the way in) and our own decimals: nothing to escape
+      `${this.jsonHead},"high":"${this.high}","low":"${this.low}","close":"${this.close}",` +
+      `"volume":"${volume}","quoteVolume":"${quote}",` +
+      `"vwap":"${vwap}","trades":${this.trades},"buyVolume":"${this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits)}",` +
+      `"firstTradeId":${JSON.stringify(this.firstId)},"lastTradeId":${JSON.stringify(this.lastId)},"closed":false}`
+    );
   }
 
   toSnapshot(): CandleSeriesSnapshot {
@@ -522,6 +579,22 @@ function zeros(digits: number): string {
 }
 
 /** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */
+/**
+ * `vwapText` of a bar whose sums are safe-integer units (`qu × 10^-qs`, `vu × 10^-vs`), with no
+ * bigint; null when the division leaves that range or the volume is not positive (then `vwapText`).
+ */
+export function vwapTextUnits(qu: number, qs: number, vu: number, vs: number, digits: number): string | null {
+  if (!(vu > 0) || qu < 0) return null;
+  const e = digits + vs - qs;
+  let units: number | null;
+  if (e >= 0) units = divScaledHalfUp(qu, vu, e);
+  else {
+    const den = -e < POW10.length ? vu * POW10[-e]! : Infinity;
+    units = den <= FAST_LIMIT ? divScaledHalfUp(qu, den, 0) : null;
+  }
+  return units === null ? null : formatUnitsExact(units, digits, digits);
+}
+
 export function vwapText(quote: Decimal | null, volume: Decimal | null, close: string, digits: number): string {
   if (volume === null || quote === null || volume.units === 0n) return formatDecimal(parseDecimal(close), digits);
   return formatDecimal(div(quote, volume, digits));

@@ -227,6 +227,16 @@ export class SymbolWindows<T extends WindowTrade = WindowTrade> {
     return out;
   }
 
+  /** `JSON.stringify` of the open candles keyed by timeframe (the live state's `candles`), written directly. */
+  openCandlesJson(): string {
+    let out = '';
+    for (const s of this.series) {
+      const c = s.openCandleJson();
+      if (c !== null) out += `${out === '' ? '{' : ','}"${s.tf}":${c}`;
+    }
+    return out === '' ? '{}' : `${out}}`;
+  }
+
   /** Rolling VWAP per window label (`1m`, `5m`, …); null when the window has no volume. */
   vwaps(): Record<string, string | null> {
     return this.vwap.values(this.ctx.vwapDigits);

@@ -10,6 +10,7 @@ import {
   compareScaled,
   decimal,
   div,
+  divScaledHalfUp,
   formatDecimal,
   formatExact,
   formatUnitsExact,
@@ -99,6 +100,39 @@ describe('decimal: formatUnitsExact (the kernel\'s number path of formatExact)',
     expect(formatUnitsExact(0, 7, 2)).toBe('0.00');
     expect(formatUnitsExact(-5000, 5, 1)).toBe('-0.05');
     expect(formatUnitsExact(12_300, 2, 0)).toBe('123');
+  });
+});
+
+describe('decimal: divScaledHalfUp (the live candles\' VWAP without bigint)', () => {
+  const ref = (n: number, m: number, e: number) => div(decimal(BigInt(n), 0), decimal(BigInt(m), 0), e).units;
+  it('rounds num × 10^e / den half up exactly as div does, or declines (null) only past the safe range', () => {
+    const unit = fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: FAST_LIMIT }), fc.constantFrom(0, 1, FAST_LIMIT, FAST_LIMIT - 1));
+    const den = fc.oneof(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 10_000_000_000 }), fc.integer({ min: 1, max: FAST_LIMIT }), fc.constantFrom(1, 2, 3, 7, FAST_LIMIT, FAST_LIMIT - 1));
+    let declined = 0;
+    fc.assert(
+      fc.property(unit, den, fc.integer({ min: 0, max: 24 }), (n, m, e) => {
+        const got = divScaledHalfUp(n, m, e);
+        const want = ref(n, m, e);
+        if (got === null) {
+          declined++;
+          // declines only when the result would pass the safe range or a digit cannot be taken
+          expect(want > BigInt(FAST_LIMIT) || m * 10 > FAST_LIMIT).toBe(true);
+        } else expect(BigInt(got)).toBe(want);
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(declined).toBeLessThan(20_000);
+    // halves go up; a price-like VWAP over 8 digits whose numerator alone would leave the range
+    expect(divScaledHalfUp(5, 2, 0)).toBe(3);
+    expect(divScaledHalfUp(7, 2, 0)).toBe(4);
+    expect(divScaledHalfUp(1, 3, 2)).toBe(33);
+    expect(divScaledHalfUp(2, 3, 2)).toBe(67);
+    // 19999.31 × 0.18733 (quote at scale 7) over 0.18733 (scale 5), to 8 digits: e = 8 + 5 − 7
+    const qu = 37_464_707_423;
+    expect(qu * 10 ** 6).toBeGreaterThan(FAST_LIMIT);
+    expect(divScaledHalfUp(qu, 18_733, 6)).toBe(1_999_931_000_000);
+    expect(divScaledHalfUp(FAST_LIMIT - 1, FAST_LIMIT, 0)).toBe(1);
+    expect(divScaledHalfUp(FAST_LIMIT / 2 - 1, FAST_LIMIT, 0)).toBe(0);
   });
 });
 

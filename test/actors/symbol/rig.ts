@@ -1,9 +1,11 @@
+import { Value } from '@sinclair/typebox/value';
 import { SymbolActor, type StoredTrade, type SymbolActorPorts, type SymbolMsg } from '../../../actors/symbol/symbol-actor.js';
 import { TradeCheck, tradeCheckConfig } from '../../../actors/symbol/trade-check.js';
 import type { WindowsConfig } from '../../../actors/windows/index.js';
 import { spawn, type ActorRef } from '../../../runtime/actor/index.js';
 import { TickworkError } from '../../../runtime/errors.js';
 import type { Candle } from '../../../schemas/candle.js';
+import { LiveState } from '../../../schemas/state.js';
 import type { Trade } from '../../../schemas/trade.js';
 import type { SymbolSnapshot } from '../../../store/snapshots.js';
 import { SEQUENTIAL_NUMERIC_IDS } from '../../../venues/kit/venue.js';
@@ -134,7 +136,11 @@ export class ActorRig {
   }
 
   /** The live state the worker would write now. */
+  /** The live state the writer would store, checked against the LiveState schema (it is written as text, key by key). */
   state(): Record<string, unknown> {
-    return JSON.parse(this.live!.collectLive(NOW)!.json) as Record<string, unknown>;
+    const state = JSON.parse(this.live!.collectLive(NOW)!.json) as unknown;
+    const bad = Value.Errors(LiveState, state).First();
+    if (bad) throw new Error(`live state breaks the LiveState schema at ${bad.path}: ${bad.message}`);
+    return state as Record<string, unknown>;
   }
 }

@@ -101,6 +101,10 @@ function runKernel(cfg: WindowsConfig, events: readonly RefEvent[], cut?: number
     feed(w, e);
     emitted.push(...w.drainClosed());
     vwaps.push(w.vwaps());
+    // the live state's candles text, written directly, is the generic stringify of the open candles
+    const direct = w.openCandlesJson();
+    const generic = JSON.stringify(Object.fromEntries(w.openCandles().map((c) => [c.tf, c])));
+    if (direct !== generic) throw new Error(`openCandlesJson after event ${i}:\n${direct}\n${generic}`);
   });
   return { emitted, open: w.openCandles(), vwaps, windows: w };
 }
