@@ -2,9 +2,10 @@
  * Memory: RSS of a `tickwork worker` process holding 1,000 symbols with every timeframe after a
  * warm-up. Each symbol gets trades spread over the last `spanMs` of event time, so every series
  * has an open bar, the 1s series a full correction history, the VWAP rings are allocated and
- * every symbol has a snapshot; then the RSS is read from /proc while the worker idles: a few
- * seconds after the burst (its garbage still in V8's old space) and once idle, after V8's memory
- * reducer has collected it (it runs a full GC some 10–30 s into an idle period).
+ * every symbol has a snapshot; then the RSS is read from /proc a few seconds after the burst (its
+ * garbage still in V8's old space: the target's figure) and again once V8's memory reducer has
+ * collected it, if it does within `idleMaxMs` (it runs a full GC some 10–30 s after allocation
+ * slows; the worker still closes each symbol's empty 1s bar every second, which can hold it off).
  */
 import { inScope, spawnWorker, type WorkerEnvOverrides } from './env.js';
 import { TradeGen } from './load.js';
@@ -113,7 +114,7 @@ export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBe
         rss.push(await rssNow());
         const afterBurst = (await heapUsed(worker.httpPort())) / MB;
         heap.push(afterBurst);
-        // V8's memory reducer: a full GC once the worker has been idle a while; seen as the heap
+        // V8's memory reducer: a full GC once allocation has been slow a while; seen as the heap
         // in use falling by a quarter or more.
         const t0 = Date.now();
         let used = afterBurst;

@@ -138,16 +138,17 @@ export function renderMarkdown(r: BenchReport): string {
       '## 6. Memory',
       `A fresh worker per run takes ${int(me.symbols)} symbols × timeframes ${me.timeframes} (+ 1m/5m/15m VWAPs): ${int(me.trades)} trades ` +
         `spread over the last ${(s.memorySpanMs / 1000).toFixed(0)} s of event time, every symbol snapshotted, then ${(s.memorySettleMs / 1000).toFixed(1)} s idle; ` +
-        `then idle until V8's memory reducer has run its full GC (seen as the heap in use falling by a quarter; at most ${(s.memoryIdleMaxMs / 1000).toFixed(0)} s): ` +
-        `the garbage of the burst is still in the old space at the first sample, and gone at the second. ` +
+        `then, with no more trades, until V8's memory reducer has run a full GC (seen as the heap in use falling by a quarter; at most ${(s.memoryIdleMaxMs / 1000).toFixed(0)} s): ` +
+        `the burst's garbage is still in the old space at the first sample, and gone at the second if the reducer ran (the worker is not idle: it still closes ` +
+        `every symbol's empty 1s bar each second, which can hold the reducer off). The target is judged on the first sample. ` +
         `RSS from /proc (median of 5 samples), heap from its /metrics. Worker env: ${envText(me.workerEnv)}. MB = 10^6 bytes.`,
       '| figure | MB |',
       '|---|---|',
       `| RSS after warm-up | ${fmtFigure(me.rssMB, 0)} |`,
       `| V8 heap used after warm-up | ${fmtFigure(me.heapUsedMB, 0)} |`,
-      `| RSS idle, after V8's idle GC | ${fmtFigure(me.idleRssMB, 0)} |`,
-      `| V8 heap used then (≈ the live set) | ${fmtFigure(me.idleHeapUsedMB, 0)} |`,
-      `| seconds waited for the idle GC | ${fmtFigure(me.idleGcS, 0)} (seen in ${me.idleGcRuns} of ${me.idleGcS.runs.length} runs) |`,
+      `| RSS after the memory reducer's GC (or the wait) | ${fmtFigure(me.idleRssMB, 0)} |`,
+      `| V8 heap used then (≈ the live set when the GC ran) | ${fmtFigure(me.idleHeapUsedMB, 0)} |`,
+      `| seconds waited for that GC | ${fmtFigure(me.idleGcS, 0)} (seen in ${me.idleGcRuns} of ${me.idleGcS.runs.length} runs) |`,
       `| RSS of the same worker before any symbol | ${fmtFigure(me.baselineRssMB, 0)} |`,
     );
   }

@@ -12,7 +12,7 @@ import { spawnCli } from '../harness.js';
  */
 const SECTIONS = ['jetstream', 'e2e', 'latency', 'latencyHigh', 'floor', 'kernel', 'normalizer', 'book', 'backfill', 'memory', 'recovery', 'bookLatency', 'scaleout', 'symbols'] as const;
 /** Rows of the targets table when every bench runs. */
-const TARGETS = 17;
+const TARGETS = 16;
 const out = mkdtempSync(join(tmpdir(), 'tickwork-bench-'));
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
