@@ -91,6 +91,14 @@ export type LateOutcome = 'corrected' | 'dropped';
  * open/close follow (trade time, trade id), never arrival, so any arrival order of the same
  * trades gives the same candles.
  */
+/** A bar's sums as text (CandleSeries.sumTexts). */
+interface SumTexts {
+  volume: string;
+  quote: string;
+  vwap: string;
+  buy: string;
+}
+
 export class CandleSeries {
   readonly tfMs: number;
   state: SeriesState = NONE;
@@ -132,6 +140,7 @@ export class CandleSeries {
   private jsonHeadOpen = '';
   private jsonHeadFirst: string | null = null;
   private readonly bar: Bar = { start: 0, end: 0 };
+  private readonly texts: SumTexts = { volume: '', quote: '', vwap: '', buy: '' };
 
   constructor(
     readonly tf: Tf,
@@ -263,36 +272,48 @@ export class CandleSeries {
         `{"venue":${JSON.stringify(ctx.venue)},"symbol":${JSON.stringify(ctx.symbol)},"tf":${JSON.stringify(this.tf)},` +
         `"openTime":${this.start},"closeTime":${this.end - 1},"open":"${this.open}"`;
     }
+    const t = this.sumTexts();
+    return (
+      // prices are trade prices (decimal strings, checked on the way in) and our own decimals: nothing to escape
+      `${this.jsonHead},"high":"${this.high}","low":"${this.low}","close":"${this.close}",` +
+      `"volume":"${t.volume}","quoteVolume":"${t.quote}","vwap":"${t.vwap}","trades":${this.trades},"buyVolume":"${t.buy}",` +
+      `"firstTradeId":${JSON.stringify(this.firstId)},"lastTradeId":${JSON.stringify(this.lastId)},"closed":false}`
+    );
+  }
+
+  /**
+   * The bar's volume, quote volume, VWAP and buy volume as text (into a scratch object): from
+   * doubles when no sum spilled to bigint since the bar opened and the VWAP's long division stays
+   * in range, else through Decimal.
+   */
+  private sumTexts(): SumTexts {
+    const ctx = this.ctx;
     const totals = ctx.totals;
     const tv = totals.volume;
     const tq = totals.quote;
     const bv = this.baseVolume;
     const bq = this.baseQuote;
-    let volume = '';
-    let quote = '';
+    const out = this.texts;
     let vwap: string | null = null;
     if (tv.hi === bv.hi && tv.scale === bv.scale && tq.hi === bq.hi && tq.scale === bq.scale) {
-      // no spill to bigint since the bar opened: all in doubles
       const vu = tv.lo - bv.lo;
       const qu = tq.lo - bq.lo;
-      volume = formatUnitsExact(vu, tv.scale, ctx.qtyDigits);
-      quote = formatUnitsExact(qu, tq.scale, ctx.quoteDigits);
       vwap = vwapTextUnits(qu, tq.scale, vu, tv.scale, ctx.vwapDigits);
+      if (vwap !== null) {
+        out.volume = formatUnitsExact(vu, tv.scale, ctx.qtyDigits);
+        out.quote = formatUnitsExact(qu, tq.scale, ctx.quoteDigits);
+      }
     }
     if (vwap === null) {
       const v = this.barSum(tv, bv);
       const q = this.barSum(tq, bq);
-      volume = this.barText(tv, bv, ctx.qtyDigits, v);
-      quote = this.barText(tq, bq, ctx.quoteDigits, q);
+      out.volume = this.barText(tv, bv, ctx.qtyDigits, v);
+      out.quote = this.barText(tq, bq, ctx.quoteDigits, q);
       vwap = vwapText(q, v, this.close, ctx.vwapDigits);
     }
-    return (
-      // prices are trade prices (decimal strings, checked on the way in) and our own decimals: nothing to escape
-      `${this.jsonHead},"high":"${this.high}","low":"${this.low}","close":"${this.close}",` +
-      `"volume":"${volume}","quoteVolume":"${quote}",` +
-      `"vwap":"${vwap}","trades":${this.trades},"buyVolume":"${this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits)}",` +
-      `"firstTradeId":${JSON.stringify(this.firstId)},"lastTradeId":${JSON.stringify(this.lastId)},"closed":false}`
-    );
+    out.vwap = vwap;
+    out.buy = this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits);
+    return out;
   }
 
   toSnapshot(): CandleSeriesSnapshot {
@@ -425,10 +446,7 @@ export class CandleSeries {
     // gap bars are frequent for quiet symbols: no decimal work for them
     if (this.trades === 0) return this.gapCandle(this.start, this.end, this.close, closed);
     const ctx = this.ctx;
-    const totals = ctx.totals;
-    const v = this.barSum(totals.volume, this.baseVolume);
-    const q = this.barSum(totals.quote, this.baseQuote);
-    const volume = this.barText(totals.volume, this.baseVolume, ctx.qtyDigits, v);
+    const t = this.sumTexts();
     return {
       venue: ctx.venue,
       symbol: ctx.symbol,
@@ -439,11 +457,11 @@ export class CandleSeries {
       high: this.high,
       low: this.low,
       close: this.close,
-      volume,
-      quoteVolume: this.barText(totals.quote, this.baseQuote, ctx.quoteDigits, q),
-      vwap: vwapText(q, v, this.close, ctx.vwapDigits),
+      volume: t.volume,
+      quoteVolume: t.quote,
+      vwap: t.vwap,
       trades: this.trades,
-      buyVolume: this.barText(totals.buyVolume, this.baseBuy, ctx.qtyDigits),
+      buyVolume: t.buy,
       firstTradeId: this.firstId,
       lastTradeId: this.lastId,
       closed,
