@@ -204,9 +204,9 @@ export function divScaledHalfUp(num: number, den: number, e: number): number | n
   let r = num - q * den;
   while (e > 0) {
     let k = Math.min(e, POW10.length - 1);
-    while (k > 0 && r * POW10[k]! > FAST_LIMIT) k--;
+    let n = r * POW10[k]!;
+    while (k > 0 && n > FAST_LIMIT) n = r * POW10[--k]!;
     if (k === 0) return null;
-    const n = r * POW10[k]!;
     const d = Math.floor(n / den);
     r = n - d * den;
     q = q * POW10[k]! + d;

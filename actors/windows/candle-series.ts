@@ -85,12 +85,6 @@ const WAITING = SeriesState.Waiting;
 
 export type LateOutcome = 'corrected' | 'dropped';
 
-/**
- * The candles of one timeframe: the open bar, updated in place per trade (O(1): three exact
- * additions and two compares), and a bounded history of closed candles for corrections.
- * open/close follow (trade time, trade id), never arrival, so any arrival order of the same
- * trades gives the same candles.
- */
 /** A bar's sums as text (CandleSeries.sumTexts). */
 interface SumTexts {
   volume: string;
@@ -99,6 +93,12 @@ interface SumTexts {
   buy: string;
 }
 
+/**
+ * The candles of one timeframe: the open bar, updated in place per trade (O(1): three exact
+ * additions and two compares), and a bounded history of closed candles for corrections.
+ * open/close follow (trade time, trade id), never arrival, so any arrival order of the same
+ * trades gives the same candles.
+ */
 export class CandleSeries {
   readonly tfMs: number;
   state: SeriesState = NONE;
@@ -596,12 +596,11 @@ function zeros(digits: number): string {
   return (ZEROS[digits] ??= digits === 0 ? '0' : '0.' + '0'.repeat(digits));
 }
 
-/** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */
 /**
  * `vwapText` of a bar whose sums are safe-integer units (`qu × 10^-qs`, `vu × 10^-vs`), with no
  * bigint; null when the division leaves that range or the volume is not positive (then `vwapText`).
  */
-export function vwapTextUnits(qu: number, qs: number, vu: number, vs: number, digits: number): string | null {
+function vwapTextUnits(qu: number, qs: number, vu: number, vs: number, digits: number): string | null {
   if (!(vu > 0) || qu < 0) return null;
   const e = digits + vs - qs;
   let units: number | null;
@@ -613,6 +612,7 @@ export function vwapTextUnits(qu: number, qs: number, vu: number, vs: number, di
   return units === null ? null : formatUnitsExact(units, digits, digits);
 }
 
+/** quote / volume rounded half-up to `digits`; with no volume, the candle's close at those digits. */
 export function vwapText(quote: Decimal | null, volume: Decimal | null, close: string, digits: number): string {
   if (volume === null || quote === null || volume.units === 0n) return formatDecimal(parseDecimal(close), digits);
   return formatDecimal(div(quote, volume, digits));

@@ -245,7 +245,7 @@ export class RollingVwap {
       const x = this.slotSec![i]!;
       if (!(x > this.sec - this.size)) continue;
       const slot = x % cap;
-      if (slotSec[slot] === slotSec[slot]) return false; // not NaN: taken
+      if (!Number.isNaN(slotSec[slot]!)) return false; // taken
       slotSec[slot] = x;
       qtyLo[slot] = this.qtyLo![i]!;
       quoteLo[slot] = this.quoteLo![i]!;
